@@ -1,0 +1,99 @@
+"""The ``projectflow`` command: Flask's own commands (run, db, shell) plus ours."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import create_app
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app())
+def cli():
+    """projectflow: the Individual Research Project of a taught MSc."""
+
+
+@cli.command("init")
+@with_appcontext
+def init_command():
+    """Create or upgrade the database schema to the latest migration."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
+
+
+@cli.command("demo")
+@click.option("--reset", is_flag=True, help="Delete every table first and rebuild the demo from scratch.")
+@click.option("--seed", default=2026, show_default=True, help="Seed of the deterministic generator.")
+@with_appcontext
+def demo_command(reset: bool, seed: int):
+    """Load the demo cohort (kept if already loaded, unless --reset) and print the demo logins."""
+    from flask_migrate import downgrade, upgrade
+
+    from .demo import DEMO_PASSWORD, demo_logins, has_demo_data, load_demo
+    from .extensions import db
+
+    if reset:
+        downgrade(revision="base")
+    upgrade()
+    if has_demo_data():
+        click.echo("Demo data already loaded (use --reset, or `make demo RESET=1`, to start again).")
+    else:
+        with click.progressbar(length=100, label="Building the demo cohort") as bar:
+            stats = load_demo(seed=seed, progress=lambda step: bar.update(step))
+        db.session.commit()
+        click.echo(f"Loaded: {stats}")
+    click.echo("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+    for role, email in demo_logins():
+        click.echo(f"  {role:<12} {email}")
+
+
+@cli.command("import-people")
+@click.argument("cohort_id", type=int)
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def import_people_command(cohort_id: int, csv_file: Path):
+    """Import students and staff from CSV_FILE into the cohort COHORT_ID (all rows or none)."""
+    from .cohorts.importing import ImportRejected, import_people
+    from .cohorts.models import Cohort
+    from .extensions import db
+
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise click.ClickException(f"There is no cohort with id {cohort_id}.")
+    try:
+        report = import_people(cohort, csv_file.read_bytes(), by=None, filename=csv_file.name)
+    except ImportRejected as exc:
+        db.session.rollback()
+        for p in exc.problems:
+            click.echo(f"{csv_file.name}:{p.line}: {p.message}", err=True)
+        click.echo(f"Nothing was imported ({len(exc.problems)} problem(s)).", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Imported {csv_file.name} into {cohort.title}: {report.summary()}.")
+
+
+@cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["student", "staff", "coordinator", "admin"]))
+@click.password_option()
+@with_appcontext
+def create_user_command(email: str, name: str, roles: tuple[str, ...], password: str):
+    """Create an account (e.g. the first admin of an installation)."""
+    from .core.errors import DomainError
+    from .extensions import db
+    from .people.services import create_user
+
+    try:
+        user = create_user(email=email, name=name, roles=roles, by=None, password=password)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"Created {user.email} ({', '.join(user.ordered_roles())}).")

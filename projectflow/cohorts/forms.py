@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Regexp, ValidationError
+
+_ZONES = sorted(available_timezones())
+
+
+class CohortForm(FlaskForm):
+    programme_name = StringField("Programme name", validators=[DataRequired(), Length(max=200)],
+                                 description="As on the programme specification, e.g. Applied Machine Learning.")
+    programme_code = StringField("Programme code", validators=[
+        DataRequired(), Length(max=20),
+        Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", message="Letters, digits, - and _ only, e.g. I460.")])
+    academic_year = IntegerField("Academic year starting in", validators=[DataRequired(), NumberRange(2000, 2199)],
+                                 description="The calendar year the academic year starts: 2026 for 2026-27.")
+    timezone = SelectField("Timezone", choices=[(z, z) for z in _ZONES], default="Europe/London",
+                           description="Deadlines are wall-clock times in this timezone.")
+    part_time_start = DateField("Part-time phase starts", validators=[DataRequired()])
+    part_time_end = DateField("Part-time phase ends", validators=[DataRequired()])
+    full_time_start = DateField("Full-time phase starts", validators=[DataRequired()])
+    full_time_end = DateField("Full-time phase ends", validators=[DataRequired()])
+
+    def validate_part_time_end(self, field):
+        if self.part_time_start.data and field.data and field.data <= self.part_time_start.data:
+            raise ValidationError("The part-time phase must end after it starts.")
+
+    def validate_full_time_start(self, field):
+        if self.part_time_end.data and field.data and field.data < self.part_time_end.data:
+            raise ValidationError("The full-time phase starts once the part-time phase has ended.")
+
+    def validate_full_time_end(self, field):
+        if self.full_time_start.data and field.data and field.data <= self.full_time_start.data:
+            raise ValidationError("The full-time phase must end after it starts.")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in (
+            "programme_name", "programme_code", "academic_year", "timezone",
+            "part_time_start", "part_time_end", "full_time_start", "full_time_end")}
+
+
+class ImportForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")],
+                     description="UTF-8 (with or without BOM); columns email, name, role and optionally "
+                                 "expertise (separated by ;) and max_load.")

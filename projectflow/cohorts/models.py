@@ -1,0 +1,117 @@
+"""Cohorts: one academic year of one programme, its students (enrolments) and its staff."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..core.types import UTCDateTime
+from ..extensions import db
+from ..people.models import ADMIN, User
+
+
+class Cohort(db.Model):
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        UniqueConstraint("programme_code", "academic_year", name="uq_cohorts_programme_year"),
+        CheckConstraint("part_time_start < part_time_end", name="part_time_ordered"),
+        CheckConstraint("part_time_end <= full_time_start", name="phases_in_order"),
+        CheckConstraint("full_time_start < full_time_end", name="full_time_ordered"),
+        CheckConstraint("academic_year >= 2000 AND academic_year < 2200", name="academic_year_sane"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_name: Mapped[str] = mapped_column(String(200))
+    programme_code: Mapped[str] = mapped_column(String(20))
+    # The calendar year the academic year starts in: 2026 is "2026-27".
+    academic_year: Mapped[int]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    part_time_start: Mapped[date] = mapped_column(Date)
+    part_time_end: Mapped[date] = mapped_column(Date)
+    full_time_start: Mapped[date] = mapped_column(Date)
+    full_time_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
+    )
+    staff: Mapped[list[CohortStaff]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan", order_by="CohortStaff.id"
+    )
+
+    @property
+    def year_label(self) -> str:
+        return f"{self.academic_year}-{(self.academic_year + 1) % 100:02d}"
+
+    @property
+    def title(self) -> str:
+        return f"{self.programme_name} ({self.programme_code}) {self.year_label}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def coordinator_ids(self) -> set[int]:
+        return {s.user_id for s in self.staff if s.is_coordinator}
+
+    def can_manage(self, user: User) -> bool:
+        """Coordinators of this cohort and admins run it: settings, imports, the audit log."""
+        return user.is_authenticated and (user.has_role(ADMIN) or user.id in self.coordinator_ids())
+
+    def can_view(self, user: User) -> bool:
+        if not user.is_authenticated:
+            return False
+        if self.can_manage(user):
+            return True
+        return any(e.user_id == user.id for e in self.enrolments) or any(
+            s.user_id == user.id for s in self.staff
+        )
+
+
+class Enrolment(db.Model):
+    """A student in a cohort. The candidate number stands in for the name in anonymous marking."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id", name="uq_enrolments_cohort_user"),
+        UniqueConstraint("cohort_id", "candidate_number", name="uq_enrolments_cohort_candidate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    candidate_number: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="enrolments")
+    student: Mapped[User] = relationship(lazy="joined")
+
+
+class CohortStaff(db.Model):
+    """A member of staff taking part in a cohort, possibly as its coordinator."""
+
+    __tablename__ = "cohort_staff"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "user_id", name="uq_cohort_staff_cohort_user"),
+        CheckConstraint("load_limit IS NULL OR load_limit >= 0", name="load_limit_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    # Overrides the staff profile's maximum load for this cohort when set.
+    load_limit: Mapped[int | None]
+    is_coordinator: Mapped[bool] = mapped_column(default=False)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="staff")
+    member: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def effective_load_limit(self) -> int:
+        if self.load_limit is not None:
+            return self.load_limit
+        profile = self.member.staff_profile
+        return profile.max_load if profile else 0

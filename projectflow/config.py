@@ -1,0 +1,118 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``PROJECTFLOW_*`` environment variables.
+
+The environment wins so that one installation can be pointed at another database or mail server
+without editing files. Values from the environment are parsed as JSON when they look like JSON
+(numbers, booleans), otherwise kept as strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+# Used only when nothing else is configured; refused outright in production (see check_production).
+DEFAULT_SECRET_KEY = "projectflow-development-key-not-secret"
+
+ENV_PREFIX = "PROJECTFLOW_"
+
+
+class Defaults:
+    # "development" (the demo and a laptop), "testing" (the test suite) or "production".
+    ENV = "development"
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    # None means instance/projectflow.db (SQLite), resolved in load_config once the instance path is known.
+    DATABASE_URL: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+    # Sessions and cookies. None means "Secure in production only", decided in load_config.
+    SESSION_COOKIE_SECURE: bool | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    # Uploads (CSV imports now; report PDFs later) above this size are answered with 413.
+    MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+
+    # Argon2id parameters (RFC 9106 "second recommended option" is t=3, m=64 MiB).
+    PASSWORD_TIME_COST = 3
+    PASSWORD_MEMORY_COST = 65536
+    PASSWORD_MIN_LENGTH = 10
+
+    # Failed sign-ins allowed per e-mail address and per client address before a pause.
+    LOGIN_RATE_LIMIT = "5 per 5 minutes"
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per 5 minutes"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+
+    PASSWORD_RESET_HOURS = 2
+
+    # Mail: "file" writes .eml files to instance/mail/ (development), "smtp" sends them,
+    # "blocked" raises (the test suite, so nothing is mailed by accident).
+    MAIL_BACKEND = "file"
+    MAIL_SENDER = "projectflow <no-reply@projectflow.invalid>"
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_USE_STARTTLS = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10
+    # Links in e-mails need an absolute address; requests know it, CLI commands use this.
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Cohort CSV imports: how many rows one file may hold.
+    IMPORT_MAX_ROWS = 20000
+
+    AUDIT_PAGE_SIZE = 50
+
+
+def _parse_env_value(raw: str):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def load_config(app, overrides: dict | None = None) -> None:
+    """Fill ``app.config`` from defaults, the instance file, the environment and ``overrides``."""
+    app.config.from_object(Defaults)
+    instance_file = Path(app.instance_path) / "config.py"
+    if instance_file.exists():
+        app.config.from_pyfile(str(instance_file))
+    for key, raw in os.environ.items():
+        if key.startswith(ENV_PREFIX) and not key.startswith(ENV_PREFIX + "TEST_"):
+            app.config[key[len(ENV_PREFIX):]] = _parse_env_value(raw)
+    if overrides:
+        app.config.update(overrides)
+
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'projectflow.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] == "production"
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config["TESTING"] = app.config["ENV"] == "testing" or app.config.get("TESTING", False)
+    check_production(app.config)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` addresses and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def check_production(config) -> None:
+    """Refuse to start in production with a secret anyone can read in the source."""
+    if config["ENV"] == "production" and (
+        not config.get("SECRET_KEY") or config["SECRET_KEY"] == DEFAULT_SECRET_KEY
+        or len(str(config["SECRET_KEY"])) < 32
+    ):
+        raise RuntimeError(
+            "projectflow will not start in production with the default or a short secret key: "
+            "set PROJECTFLOW_SECRET_KEY to a random string of at least 32 characters "
+            "(for example the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+        )

@@ -1,0 +1,93 @@
+"""E-mail: messages are built from templates, queued on the database session and sent only after the
+transaction commits, so nobody is told about a change that was rolled back.
+
+Backends (``MAIL_BACKEND``): ``file`` writes ``.eml`` files to ``instance/mail/`` (development),
+``smtp`` sends through ``MAIL_SERVER``, ``blocked`` refuses (the test suite's default, so nothing is
+mailed by accident).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from jinja2 import TemplateNotFound
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..extensions import db
+from . import clock
+
+log = logging.getLogger(__name__)
+_OUTBOX = "projectflow_outbox"
+
+
+class MailBlocked(RuntimeError):
+    pass
+
+
+def build(to: str, subject: str, template: str, **context) -> EmailMessage:
+    """A message from ``templates/email/<template>.txt`` (and ``.html`` when it exists)."""
+    msg = EmailMessage()
+    msg["From"] = current_app.config["MAIL_SENDER"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(clock.now().timestamp(), localtime=False)
+    msg["Message-ID"] = make_msgid(domain="projectflow")
+    msg.set_content(render_template(f"email/{template}.txt", **context))
+    try:
+        html = render_template(f"email/{template}.html", **context)
+    except TemplateNotFound:
+        return msg
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
+def queue(message: EmailMessage) -> None:
+    """Send ``message`` once the current transaction commits."""
+    db.session.info.setdefault(_OUTBOX, []).append(message)
+
+
+def send_now(message: EmailMessage) -> None:
+    cfg = current_app.config
+    backend = cfg["MAIL_BACKEND"]
+    if backend == "file":
+        folder = Path(current_app.instance_path) / "mail"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        (folder / name).write_bytes(bytes(message))
+    elif backend == "smtp":
+        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"]) as smtp:
+            if cfg["MAIL_USE_STARTTLS"]:
+                smtp.starttls()
+            if cfg["MAIL_USERNAME"]:
+                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    elif backend == "blocked":
+        raise MailBlocked(
+            f"e-mail to {message['To']} blocked: tests that send mail use the smtp_server fixture"
+        )
+    else:
+        raise ValueError(f"unknown MAIL_BACKEND {backend!r}")
+
+
+@event.listens_for(Session, "after_commit")
+def _send_queued(session: Session) -> None:
+    messages = session.info.pop(_OUTBOX, [])
+    for message in messages:
+        try:
+            send_now(message)
+        except (smtplib.SMTPException, OSError):
+            # The change is committed; a mail server being down must not turn it into an error page.
+            # The reminders issue replaces this with a persistent outbox that retries.
+            log.exception("could not send e-mail %r to %s", message["Subject"], message["To"])
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_queued(session: Session) -> None:
+    session.info.pop(_OUTBOX, None)

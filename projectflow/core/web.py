@@ -1,0 +1,103 @@
+"""Cross-cutting web behaviour: security headers, error pages, template helpers."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .auth import current_view_role
+from .errors import DomainError
+
+# No inline scripts or styles anywhere: every script and stylesheet is a file served from the package.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    410: "Link no longer valid",
+    413: "File too large",
+    422: "Could not process that",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(500, _server_error)
+    app.context_processor(lambda: {"view_role": current_view_role()})
+    app.jinja_env.filters["local"] = local_time
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def error_page(status: int, message: str | None = None):
+    return render_template(
+        "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Error"), message=message
+    ), status
+
+
+def _http_error(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    # Werkzeug's generic descriptions are written for developers; ours say what to do.
+    message = exc.description if exc.description != type(exc).description else None
+    if exc.code == 413:
+        message = "The file is larger than this site accepts. Split it or make it smaller, then try again."
+    response = error_page(exc.code, message)
+    if exc.code == 405:
+        return response[0], 405, {"Allow": ", ".join(exc.valid_methods or [])}
+    return response
+
+
+def _csrf_error(exc: CSRFError):
+    return error_page(
+        400,
+        "This form had expired or was not sent from this site (its security token was missing "
+        "or invalid). Go back, reload the page and send it again; nothing was saved.",
+    )
+
+
+def _domain_error(exc: DomainError):
+    return error_page(exc.status_code, exc.message)
+
+
+def _server_error(exc):
+    return error_page(500, "The error has been logged. Please try again; if it persists, tell the coordinator.")
+
+
+def local_time(value, zone: str | ZoneInfo = "Europe/London", fmt: str = "%d %b %Y %H:%M") -> str:
+    """Show a UTC datetime as wall-clock time in ``zone`` (a cohort's timezone)."""
+    if value is None:
+        return ""
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    return value.astimezone(tz).strftime(fmt)

@@ -1,0 +1,148 @@
+"""The demo: a deterministic, believable cohort of the MSc in Applied Machine Learning (I460).
+
+It goes through the same services a coordinator uses (create the cohort, import people from CSV), so
+the demo also shows the audit trail those leave. The same seed always gives the same people.
+Later areas extend ``load_demo`` so that ``make demo`` shows every feature.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from .cohorts import importing, services as cohort_services
+from .cohorts.models import Enrolment
+from .core import clock
+from .core.passwords import hash_password
+from .extensions import db
+from .people import services as people_services
+from .people.models import ADMIN, COORDINATOR, STAFF, User
+
+DEMO_PASSWORD = "projectflow-demo"
+DOMAIN = "example.ac.uk"
+COORDINATOR_EMAIL = f"coordinator@{DOMAIN}"
+ADMIN_EMAIL = f"admin@{DOMAIN}"
+N_STUDENTS = 120
+N_STAFF = 40
+
+# An international MSc cohort: given names and family names from the places such a programme recruits.
+GIVEN_NAMES = [
+    "Aarav", "Aisha", "Alejandro", "Amara", "Ananya", "Andrei", "Arjun", "Beatriz", "Chen", "Chiara",
+    "Chloe", "Daniel", "Dimitra", "Elif", "Emeka", "Emily", "Fatima", "Felix", "Gabriel", "Hana",
+    "Haruto", "Ines", "Isabella", "Ivan", "Jakub", "James", "Jia", "Jin", "Kavya", "Kwame",
+    "Laila", "Leon", "Lucas", "Maya", "Mei", "Mohammed", "Nadia", "Nikhil", "Noah", "Oliver",
+    "Omar", "Priya", "Rahul", "Rosa", "Ruairi", "Sakura", "Samuel", "Sara", "Shreya", "Siddharth",
+    "Sofia", "Tariq", "Thomas", "Tomasz", "Valentina", "Wei", "Xin", "Yara", "Yusuf", "Zara",
+]
+FAMILY_NAMES = [
+    "Adeyemi", "Ahmed", "Alvarez", "Bianchi", "Brown", "Chatterjee", "Chen", "Costa", "Da Silva", "Dubois",
+    "Evans", "Fernandes", "Fischer", "Gao", "Georgiou", "Gupta", "Hassan", "Hughes", "Ivanova", "Iyer",
+    "Jones", "Kaur", "Khan", "Kim", "Kowalski", "Kumar", "Li", "Liu", "Lopez", "Mensah",
+    "Moreau", "Müller", "Nakamura", "Nguyen", "Novak", "O'Brien", "Okafor", "Papadopoulos", "Patel", "Petrov",
+    "Popescu", "Rahman", "Rossi", "Sato", "Schmidt", "Shah", "Singh", "Smith", "Suzuki", "Tanaka",
+    "Taylor", "Wang", "Williams", "Wong", "Wu", "Yamamoto", "Yilmaz", "Zhang", "Zhao", "Zhou",
+]
+# The programme's application areas (robotics, communication, speech, vision) and its broadening
+# electives (AI, neuroscience, signal processing), each with the topics a member of staff would list.
+AREAS = {
+    "robotics": ["robot learning", "reinforcement learning", "motion planning", "manipulation", "slam"],
+    "communications": ["wireless communications", "channel estimation", "semantic communication",
+                       "federated learning", "6g networks"],
+    "speech": ["speech recognition", "speaker verification", "speech enhancement", "spoken language understanding"],
+    "vision": ["computer vision", "3d reconstruction", "object detection", "image segmentation",
+               "visual slam"],
+    "signal processing": ["signal processing", "compressed sensing", "audio signal processing",
+                          "graph signal processing", "sensor fusion"],
+    "neuroscience": ["computational neuroscience", "brain-computer interfaces", "spiking neural networks",
+                     "neuromorphic hardware"],
+    "optimisation": ["convex optimisation", "bayesian optimisation", "optimisation", "control theory"],
+    "machine learning": ["deep learning", "probabilistic machine learning", "generative models",
+                         "graph neural networks", "explainable ai", "efficient ml hardware"],
+}
+TITLES = ["Dr", "Dr", "Dr", "Prof", "Dr"]
+
+
+def current_academic_year(today: datetime) -> int:
+    """An academic year starts in September: November 2026 belongs to 2026-27."""
+    return today.year if today.month >= 9 else today.year - 1
+
+
+def has_demo_data() -> bool:
+    return db.session.scalar(select(func.count()).select_from(User).where(User.email == COORDINATOR_EMAIL)) > 0
+
+
+def demo_logins() -> list[tuple[str, str]]:
+    """One login per role, for the README and ``make demo``."""
+    student = db.session.scalar(select(User.email).join(Enrolment, Enrolment.user_id == User.id)
+                                .where(User.email.like(f"%@{DOMAIN}")).order_by(User.id).limit(1))
+    return [
+        ("student", student or f"(no student yet)@{DOMAIN}"),
+        ("staff", f"staff@{DOMAIN}"),
+        ("coordinator", COORDINATOR_EMAIL),
+        ("admin", ADMIN_EMAIL),
+    ]
+
+
+def _unique_names(rng: random.Random, n: int, taken: set[str]) -> list[tuple[str, str]]:
+    names = []
+    while len(names) < n:
+        given, family = rng.choice(GIVEN_NAMES), rng.choice(FAMILY_NAMES)
+        if (given, family) not in taken:
+            taken.add((given, family))
+            names.append((given, family))
+    return names
+
+
+def _slug(text: str) -> str:
+    return "".join(ch for ch in text.lower().replace("ü", "u") if ch.isalnum())
+
+
+def people_csv(seed: int, academic_year: int) -> str:
+    """The cohort's people as the CSV a coordinator would import."""
+    rng = random.Random(seed)
+    taken: set[tuple[str, str]] = set()
+    lines = ["email,name,role,expertise,max_load"]
+    area_names = sorted(AREAS)
+    for i, (given, family) in enumerate(_unique_names(rng, N_STAFF, taken)):
+        main, other = rng.sample(area_names, 2)
+        keywords = [main] + rng.sample(AREAS[main], 2) + rng.sample(AREAS[other], 1)
+        email = f"staff@{DOMAIN}" if i == 0 else f"{_slug(given)}.{_slug(family)}@{DOMAIN}"
+        name = f"{rng.choice(TITLES)} {given} {family}"
+        lines.append(f'{email},"{name}",staff,{";".join(keywords)},{rng.choice([3, 4, 4, 5, 5, 6])}')
+    suffix = str(academic_year)[-2:]
+    for given, family in _unique_names(rng, N_STUDENTS, taken):
+        email = f"{_slug(given)}.{_slug(family)}{suffix}@{DOMAIN}"
+        lines.append(f'{email},"{given} {family}",student,,')
+    return "\n".join(lines) + "\n"
+
+
+def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: None) -> str:
+    """Build the demo installation; the caller commits."""
+    now = clock.now()
+    year = current_academic_year(now)
+    admin = people_services.create_user(email=ADMIN_EMAIL, name="Alex Morgan", roles=[ADMIN], by=None)
+    coordinator = people_services.create_user(
+        email=COORDINATOR_EMAIL, name="Prof Helen Carter", roles=[STAFF, COORDINATOR], by=admin,
+        expertise=["computer vision", "deep learning", "robot learning"], max_load=3)
+    progress(10)
+    cohort = cohort_services.create_cohort({
+        "programme_name": "Applied Machine Learning", "programme_code": "I460",
+        "academic_year": year, "timezone": "Europe/London",
+        **cohort_services.default_phase_dates(year),
+    }, by=coordinator)
+    progress(10)
+    importing.import_people(cohort, people_csv(seed, year).encode(), by=coordinator,
+                            filename=f"i460-{year}-people.csv", rng=random.Random(seed))
+    progress(50)
+    # Everyone signs in with the one demo password: hashing it once keeps `make demo` quick.
+    shared_hash = hash_password(DEMO_PASSWORD)
+    for user in db.session.scalars(select(User)):
+        user.password_hash = shared_hash
+    db.session.flush()
+    progress(30)
+    db.session.refresh(cohort)
+    return (f"cohort {cohort.title}: {len(cohort.enrolments)} students, "
+            f"{len(cohort.staff)} staff (including the coordinator)")

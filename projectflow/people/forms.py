@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+
+from ..core.forms import CheckboxListField, KeywordsField
+from .models import ROLE_LABELS, ROLES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
+                       description="We will e-mail a link to set a new password.",
+                       render_kw={"autocomplete": "username"})
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again",
+                            validators=[DataRequired(), EqualTo("password", "The two passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class SwitchRoleForm(FlaskForm):
+    role = HiddenField(validators=[DataRequired()])
+
+
+class UserForm(FlaskForm):
+    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    roles = CheckboxListField("Roles", choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+                              validators=[InputRequired("Choose at least one role.")],
+                              description="A person may hold several roles and switch between them.")
+    expertise = KeywordsField("Expertise keywords (staff)",
+                              description="Comma-separated, e.g. robotics, reinforcement learning.")
+    max_load = IntegerField("Maximum supervision load (staff)", validators=[Optional(), NumberRange(0, 50)],
+                            description="Students per cohort; a cohort may override it.")
+
+
+class ActiveForm(FlaskForm):
+    """Deactivate or reactivate (a button; the CSRF token is the point)."""
+
+    active = BooleanField()

@@ -1,0 +1,128 @@
+"""People: accounts, the roles they hold, staff profiles and password-reset links."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from ..core.types import UTCDateTime
+from ..extensions import db
+
+STUDENT, STAFF, COORDINATOR, ADMIN = "student", "staff", "coordinator", "admin"
+ROLES = (STUDENT, STAFF, COORDINATOR, ADMIN)
+ROLE_LABELS = {STUDENT: "Student", STAFF: "Staff", COORDINATOR: "Coordinator", ADMIN: "Admin"}
+
+DEFAULT_MAX_LOAD = 5
+
+
+def normalise_email(email: str) -> str:
+    """E-mail addresses are unique case-insensitively: they are stored lower-cased and trimmed."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Imported accounts have no password until the person sets one through a reset link.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    role_rows: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    staff_profile: Mapped[StaffProfile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @validates("email")
+    def _normalise_email(self, _key, value: str) -> str:
+        return normalise_email(value)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def ordered_roles(self) -> list[str]:
+        return [r for r in ROLES if r in self.roles]
+
+    def set_roles(self, roles) -> None:
+        wanted = set(roles)
+        unknown = wanted - set(ROLES)
+        if unknown:
+            raise ValueError(f"unknown roles: {sorted(unknown)}")
+        self.role_rows = [r for r in self.role_rows if r.role in wanted] + [
+            UserRole(role=r) for r in ROLES if r in wanted and r not in self.roles
+        ]
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == normalise_email(email)))
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+    user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class StaffProfile(db.Model):
+    """What a member of staff works on and how many students they can supervise in a cohort."""
+
+    __tablename__ = "staff_profiles"
+    __table_args__ = (CheckConstraint("max_load >= 0", name="max_load_not_negative"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # Lower-cased keywords, e.g. ["robotics", "reinforcement learning"]; matched against projects later.
+    expertise: Mapped[list[str]] = mapped_column(JSON, default=list)
+    max_load: Mapped[int] = mapped_column(default=DEFAULT_MAX_LOAD)
+
+    user: Mapped[User] = relationship(back_populates="staff_profile")
+
+
+class PasswordReset(db.Model):
+    """A one-time, expiring password-reset link. Only a hash of the token is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+def active_users_with_role(role: str):
+    return (select(User).join(UserRole).where(UserRole.role == role, User.is_active.is_(True))
+            .order_by(func.lower(User.name)))

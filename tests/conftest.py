@@ -1,0 +1,167 @@
+"""Fixtures for every test: an app on a clean database, factories, signed-in clients, a real SMTP server.
+
+The database is SQLite (a file, so the live server of the browser tests sees it too) unless
+``PROJECTFLOW_TEST_DATABASE_URL`` names a PostgreSQL server: then the suite runs in a fresh database
+created on that server for the run and dropped afterwards. Tests that need PostgreSQL whatever the
+main database is (the migration tests) ask for ``postgres_server``: the configured server, else a
+throwaway cluster started from the installed binaries, else they are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from projectflow import create_app
+from projectflow.config import normalise_database_url
+from projectflow.extensions import db
+from tests.factories import Factories
+from tests.pg_cluster import ThrowawayCluster, find_bin_dir
+
+TEST_DATABASE_URL = os.environ.get("PROJECTFLOW_TEST_DATABASE_URL", "").strip()
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str, prefix: str = "projectflow_test"):
+    """A new, empty database on the server, dropped on the way out."""
+    server = make_url(normalise_database_url(server_url))
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The address of a PostgreSQL server's maintenance database, for tests that need PostgreSQL."""
+    if _is_postgres(TEST_DATABASE_URL):
+        yield TEST_DATABASE_URL
+        return
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL: set PROJECTFLOW_TEST_DATABASE_URL or install the server binaries")
+    cluster = ThrowawayCluster(bin_dir)
+    try:
+        url = cluster.start()
+    except Exception:
+        cluster.stop()
+        raise
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if _is_postgres(TEST_DATABASE_URL):
+        with fresh_postgres_database(TEST_DATABASE_URL) as url:
+            yield url
+    elif TEST_DATABASE_URL:
+        raise pytest.UsageError("PROJECTFLOW_TEST_DATABASE_URL must be a postgresql:// address")
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def test_config(database_url: str, instance_path) -> dict:
+    return {
+        "ENV": "testing",
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "MAIL_BACKEND": "blocked",
+        # Cheap hashing: the tests sign in hundreds of times. Production uses the defaults.
+        "PASSWORD_TIME_COST": 1,
+        "PASSWORD_MEMORY_COST": 1024,
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, tmp_path_factory):
+    """Create the tables once per run; tests then empty them after use."""
+    app = create_app(test_config(database_url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+    yield
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(request, database_url, _schema, tmp_path):
+    """The app on a clean database. ``@pytest.mark.csrf`` keeps CSRF protection on."""
+    config = test_config(database_url, tmp_path / "instance")
+    if request.node.get_closest_marker("csrf"):
+        config["WTF_CSRF_ENABLED"] = True
+    app = create_app(config)
+    with app.app_context():
+        yield app
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app) -> Factories:
+    """Factories: ``make.student()``, ``make.cohort(coordinator=...)``, ``make.staff(...)`` ..."""
+    return Factories()
+
+
+@pytest.fixture
+def login(client):
+    """Sign a person in on the test client (through the real sign-in form) and return the client."""
+
+    def sign_in(user, password: str = Factories.PASSWORD, role: str | None = None):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, f"sign-in of {user.email} failed ({response.status_code})"
+        if role:
+            with client.session_transaction() as session:
+                session["view_role"] = role
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A real SMTP server (aiosmtpd) on a free local port; the app sends its mail there."""
+    from tests.smtp import RecordingSMTPServer
+
+    server = RecordingSMTPServer()
+    server.start()
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER=server.host, MAIL_PORT=server.port)
+    try:
+        yield server
+    finally:
+        server.stop()

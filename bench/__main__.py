@@ -1,0 +1,13 @@
+"""Run every benchmark and print its figures: ``python -m bench`` (or ``make bench``)."""
+
+from __future__ import annotations
+
+from bench import import_people
+
+
+def main() -> None:
+    import_people.main()
+
+
+if __name__ == "__main__":
+    main()

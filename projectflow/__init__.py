@@ -43,7 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .cohorts.views import bp as cohorts_bp
     from .home.views import bp as home_bp
     from .people.views import bp as people_bp
+    from .proposals.views import bp as proposals_bp
 
-    for blueprint in (home_bp, people_bp, cohorts_bp, audit_bp):
+    for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, audit_bp):
         app.register_blueprint(blueprint)
     return app

@@ -2,7 +2,8 @@
 
 The environment wins so that one installation can be pointed at another database or mail server
 without editing files. Values from the environment are parsed as JSON when they look like JSON
-(numbers, booleans), otherwise kept as strings.
+(numbers, booleans), otherwise kept as strings; text settings (secret key, addresses, passwords) are
+always kept as strings.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class Defaults:
     MAIL_USERNAME: str | None = None
     MAIL_PASSWORD: str | None = None
     MAIL_TIMEOUT = 10
-    # Links in e-mails need an absolute address; requests know it, CLI commands use this.
+    # The site's public address, for links in e-mails (set it in production). E-mails never use the
+    # address a request names: its Host header is chosen by whoever sends the request.
     BASE_URL = "http://127.0.0.1:5000"
 
     # Cohort CSV imports: how many rows one file may hold.
@@ -69,7 +71,14 @@ class Defaults:
     AUDIT_PAGE_SIZE = 50
 
 
-def _parse_env_value(raw: str):
+# Text settings whose default is None; with the settings whose default is a string they are never
+# parsed as JSON: a secret key or mail password made only of digits must stay a string.
+TEXT_SETTINGS = frozenset({"DATABASE_URL", "MAIL_USERNAME", "MAIL_PASSWORD"})
+
+
+def _parse_env_value(key: str, raw: str):
+    if key in TEXT_SETTINGS or isinstance(getattr(Defaults, key, None), str):
+        return raw
     try:
         return json.loads(raw)
     except ValueError:
@@ -84,7 +93,8 @@ def load_config(app, overrides: dict | None = None) -> None:
         app.config.from_pyfile(str(instance_file))
     for key, raw in os.environ.items():
         if key.startswith(ENV_PREFIX) and not key.startswith(ENV_PREFIX + "TEST_"):
-            app.config[key[len(ENV_PREFIX):]] = _parse_env_value(raw)
+            name = key[len(ENV_PREFIX):]
+            app.config[name] = _parse_env_value(name, raw)
     if overrides:
         app.config.update(overrides)
 

@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from .cohorts import importing, services as cohort_services
-from .cohorts.models import Enrolment
-from .core import clock
+from .cohorts.models import CohortStaff, Enrolment
+from .core import clock, mail
+from .demo_projects import add_proposal_round
 from .core.passwords import hash_password
 from .extensions import db
 from .people import services as people_services
@@ -139,10 +140,18 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     progress(50)
     # Everyone signs in with the one demo password: hashing it once keeps `make demo` quick.
     shared_hash = hash_password(DEMO_PASSWORD)
-    for user in db.session.scalars(select(User)):
+    # Only the demo's own accounts: real accounts of an installation keep their passwords.
+    in_cohort = (User.id.in_(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id))
+                 | User.id.in_(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
+    for user in db.session.scalars(select(User).where(in_cohort | (User.id == admin.id))):
         user.password_hash = shared_hash
     db.session.flush()
-    progress(30)
+    progress(10)
+    round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
+    # The demo's history (approvals, proposals) is not mailed to anybody.
+    mail.discard_queued()
+    progress(20)
     db.session.refresh(cohort)
     return (f"cohort {cohort.title}: {len(cohort.enrolments)} students, "
-            f"{len(cohort.staff)} staff (including the coordinator)")
+            f"{len(cohort.staff)} staff (including the coordinator), {round_stats['projects']} staff projects, "
+            f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists")

@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, make_url, text
 
 from projectflow import create_app
@@ -114,6 +115,13 @@ def _empty_all_tables() -> None:
             conn.execute(table.delete())
 
 
+def _fresh_g(_app, **_extra) -> None:
+    # Requests made inside a test share the test's app context, and so its ``g``; in production each
+    # request has its own. Without this, Flask-Login's cached user (``g._login_user``) and Flask-WTF's
+    # token would leak from one client's request into the next one's.
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def app(request, database_url, _schema, tmp_path):
     """The app on a clean database. ``@pytest.mark.csrf`` keeps CSRF protection on."""
@@ -121,6 +129,7 @@ def app(request, database_url, _schema, tmp_path):
     if request.node.get_closest_marker("csrf"):
         config["WTF_CSRF_ENABLED"] = True
     app = create_app(config)
+    request_started.connect(_fresh_g, app)
     with app.app_context():
         yield app
         _empty_all_tables()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import func, or_, select
 
 from ..cohorts.services import cohorts_managed_by
 from ..core.audit import AuditEvent
@@ -26,11 +26,20 @@ def _visible(query, cohort_ids: list[int]):
     return query.where(AuditEvent.cohort_id.in_(cohort_ids))
 
 
-def _parse_day(value: str | None):
+def _number(value: str) -> int | None:
+    # str.isdigit() is also true of "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdigit() else None
+
+
+def _day_start(value: str, *, next_day: bool = False) -> datetime | None:
+    """Midnight at the start of a UK date given as YYYY-MM-DD (or of the day after), None if it is no date."""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date() if value else None
-    except ValueError:
+        day = datetime.strptime(value, "%Y-%m-%d").date()
+        if next_day:
+            day += timedelta(days=1)
+    except (ValueError, OverflowError):
         return None
+    return datetime.combine(day, time(0), LOG_ZONE)
 
 
 @bp.get("/")
@@ -41,14 +50,14 @@ def index():
     args = request.args
     filters = {k: (args.get(k) or "").strip() for k in ("cohort", "action", "object_type", "object_id", "who", "q", "since", "until")}
     query = _visible(select(AuditEvent), cohort_ids)
-    if filters["cohort"].isdigit():
-        query = query.where(AuditEvent.cohort_id == int(filters["cohort"]))
+    if _number(filters["cohort"]) is not None:
+        query = query.where(AuditEvent.cohort_id == _number(filters["cohort"]))
     if filters["action"]:
         query = query.where(AuditEvent.action == filters["action"])
     if filters["object_type"]:
         query = query.where(AuditEvent.object_type == filters["object_type"])
-    if filters["object_id"].isdigit():
-        query = query.where(AuditEvent.object_id == int(filters["object_id"]))
+    if _number(filters["object_id"]) is not None:
+        query = query.where(AuditEvent.object_id == _number(filters["object_id"]))
     if filters["who"]:
         like = f"%{filters['who'].lower()}%"
         query = query.join(User, AuditEvent.actor_id == User.id).where(
@@ -56,22 +65,20 @@ def index():
     if filters["q"]:
         query = query.where(func.lower(AuditEvent.summary).like(f"%{filters['q'].lower()}%"))
     bad_dates = []
-    for key, op in (("since", "ge"), ("until", "lt")):
+    for key in ("since", "until"):
         if not filters[key]:
             continue
-        day = _parse_day(filters[key])
-        if day is None:
+        # "until" a day includes the whole of that day: everything before the next midnight.
+        boundary = _day_start(filters[key], next_day=key == "until")
+        if boundary is None:
             bad_dates.append(f"“{filters[key]}” is not a date (use YYYY-MM-DD).")
             continue
-        if key == "until":
-            day += timedelta(days=1)
-        boundary = datetime.combine(day, time(0), LOG_ZONE)
-        query = query.where(AuditEvent.at >= boundary if op == "ge" else AuditEvent.at < boundary)
+        query = query.where(AuditEvent.at >= boundary if key == "since" else AuditEvent.at < boundary)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     page = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
-    actions = db.session.scalars(_visible(select(distinct(AuditEvent.action)), cohort_ids)
+    actions = db.session.scalars(_visible(select(AuditEvent.action).distinct(), cohort_ids)
                                  .order_by(AuditEvent.action)).all()
-    types = db.session.scalars(_visible(select(distinct(AuditEvent.object_type)), cohort_ids)
+    types = db.session.scalars(_visible(select(AuditEvent.object_type).distinct(), cohort_ids)
                                .order_by(AuditEvent.object_type)).all()
     status = 400 if bad_dates else 200
     return render_template("audit/index.html", page=page, filters=filters, cohorts=cohorts,

@@ -5,25 +5,39 @@ from zoneinfo import available_timezones
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 _ZONES = sorted(available_timezones())
+_ZONE_SET = frozenset(_ZONES)
+MIN_YEAR, MAX_YEAR = 2000, 2199
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class CohortForm(FlaskForm):
-    programme_name = StringField("Programme name", validators=[DataRequired(), Length(max=200)],
+    programme_name = StringField("Programme name", filters=[_strip], validators=[DataRequired(), Length(max=200)],
                                  description="As on the programme specification, e.g. Applied Machine Learning.")
-    programme_code = StringField("Programme code", validators=[
+    programme_code = StringField("Programme code", filters=[_strip], validators=[
         DataRequired(), Length(max=20),
         Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", message="Letters, digits, - and _ only, e.g. I460.")])
-    academic_year = IntegerField("Academic year starting in", validators=[DataRequired(), NumberRange(2000, 2199)],
+    # Numbers and dates are InputRequired: DataRequired would replace "Not a valid date value." with
+    # "This field is required." when a date is typed in another format.
+    academic_year = IntegerField("Academic year starting in",
+                                 validators=[InputRequired(), NumberRange(MIN_YEAR, MAX_YEAR)],
                                  description="The calendar year the academic year starts: 2026 for 2026-27.")
-    timezone = SelectField("Timezone", choices=[(z, z) for z in _ZONES], default="Europe/London",
-                           description="Deadlines are wall-clock times in this timezone.")
-    part_time_start = DateField("Part-time phase starts", validators=[DataRequired()])
-    part_time_end = DateField("Part-time phase ends", validators=[DataRequired()])
-    full_time_start = DateField("Full-time phase starts", validators=[DataRequired()])
-    full_time_end = DateField("Full-time phase ends", validators=[DataRequired()])
+    # validate_choice=False: validate_timezone below says what was wrong instead of "Not a valid choice".
+    timezone = SelectField("Timezone", choices=_ZONES, default="Europe/London",
+                           validate_choice=False, description="Deadlines are wall-clock times in this timezone.")
+    part_time_start = DateField("Part-time phase starts", validators=[InputRequired()])
+    part_time_end = DateField("Part-time phase ends", validators=[InputRequired()])
+    full_time_start = DateField("Full-time phase starts", validators=[InputRequired()])
+    full_time_end = DateField("Full-time phase ends", validators=[InputRequired()])
+
+    def validate_timezone(self, field):
+        if field.data not in _ZONE_SET:
+            raise ValidationError(f"Unknown timezone {field.data!r}: choose one from the list, e.g. Europe/London.")
 
     def validate_part_time_end(self, field):
         if self.part_time_start.data and field.data and field.data <= self.part_time_start.data:

@@ -79,8 +79,17 @@ class ImportRejected(ValidationFailed):
 
 def decode(data: bytes) -> str:
     """UTF-8 text with or without a byte-order mark; a clear refusal for anything else."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise ImportRejected([RowProblem(1, "This is an Excel workbook, not a CSV file. In Excel: File > Save As > "
+                                            "CSV UTF-8, then import that file.")])
+    # UTF-16 without a byte-order mark decodes as "UTF-8" full of NUL bytes, which no CSV contains
+    # (and PostgreSQL cannot store), so NUL bytes are refused wherever they are.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:200].count(0) > len(data[:200]) // 4:
         raise ImportRejected([RowProblem(1, "The file is UTF-16 text. Save it as “CSV UTF-8” and try again.")])
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ImportRejected([RowProblem(line, f"The file contains a NUL byte on line {line}: it is not a "
+                                               "CSV text file. Save it as “CSV UTF-8” and try again.")])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -96,7 +105,8 @@ def parse(text: str) -> list[PersonRow]:
         raise ImportRejected([RowProblem(1, "The file is empty.")])
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: an unclosed quote is an error, not a cell that silently swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
@@ -109,7 +119,7 @@ def parse(text: str) -> list[PersonRow]:
         if missing:
             bits.append("missing column(s): " + ", ".join(missing))
         if unknown:
-            bits.append("unknown column(s): " + ", ".join(unknown))
+            bits.append("unknown column(s): " + ", ".join(h or "(blank)" for h in unknown))
         if repeated:
             bits.append("repeated column(s): " + ", ".join(repeated))
         raise ImportRejected([RowProblem(1, "Wrong header row (" + "; ".join(bits) + "). The columns are "
@@ -120,14 +130,18 @@ def parse(text: str) -> list[PersonRow]:
     rows: list[PersonRow] = []
     problems: list[RowProblem] = []
     first_seen: dict[str, int] = {}
+    seen_rows = 0
+    # A quoted cell may span lines: a row is reported on the line it starts on, as an editor shows it.
+    start = reader.line_num + 1
     try:
         for values in reader:
-            line = reader.line_num
+            line, start = start, reader.line_num + 1
             if not any(v.strip() for v in values):
                 continue
-            if len(rows) + len(problems) >= max_rows:
+            if seen_rows >= max_rows:
                 problems.append(RowProblem(line, f"The file has more than {max_rows} rows; split it."))
                 break
+            seen_rows += 1
             row, row_problems = _check_row(line, dict(zip(header, values)), len(values) - len(header))
             if row is not None:
                 if row.email in first_seen:
@@ -140,12 +154,19 @@ def parse(text: str) -> list[PersonRow]:
             elif row is not None:
                 rows.append(row)
     except csv.Error as exc:
-        problems.append(RowProblem(reader.line_num, f"The CSV cannot be read here: {exc}."))
+        problems.append(RowProblem(start, _unreadable(exc)))
     if problems:
         raise ImportRejected(problems)
     if not rows:
         raise ImportRejected([RowProblem(1, "The file has a header but no people.")])
     return rows
+
+
+def _unreadable(exc: csv.Error) -> str:
+    if "unexpected end of data" in str(exc):
+        return ("A quoted cell that starts on this line is never closed: a \" is missing, so the rest of "
+                "the file would be read into it.")
+    return f"The CSV cannot be read here ({exc}). Check the quotes (\") on this row."
 
 
 def _check_row(line: int, cells: dict[str, str], extra_cells: int) -> tuple[PersonRow | None, list[RowProblem]]:
@@ -175,7 +196,7 @@ def _check_row(line: int, cells: dict[str, str], extra_cells: int) -> tuple[Pers
     if raw_load:
         if role != STAFF:
             problems.append(RowProblem(line, "max_load applies to staff only.", email))
-        elif not raw_load.isdigit() or int(raw_load) > MAX_LOAD_LIMIT:
+        elif not (raw_load.isascii() and raw_load.isdigit()) or int(raw_load) > MAX_LOAD_LIMIT:
             problems.append(RowProblem(
                 line, f"max_load must be a whole number from 0 to {MAX_LOAD_LIMIT}, not {raw_load!r}.", email))
         else:
@@ -244,7 +265,8 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
         if STAFF not in user.roles:
             user.role_rows.append(UserRole(role=STAFF))
         if user.staff_profile is None:
-            user.staff_profile = StaffProfile(expertise=list(r.expertise))
+            user.staff_profile = StaffProfile(expertise=list(r.expertise),
+                                              **({"max_load": r.max_load} if r.max_load is not None else {}))
         db.session.add(CohortStaff(cohort_id=cohort.id, user_id=user.id))
         on_staff.add(user.id)
         report.emails["staff"].append(user.email)
@@ -253,6 +275,10 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
     report.already_in_cohort = len(rows) - report.students_enrolled - report.staff_added
     audit.record("cohort.people_imported", cohort, actor=by, cohort=cohort,
                  summary=f"Imported {filename} into {cohort.title}: {report.summary()}",
-                 after={"file": filename, "new_accounts": report.new_accounts, **report.emails})
+                 after={"file": filename, "new_accounts": report.new_accounts,
+                        "students_enrolled": report.students_enrolled, "staff_added": report.staff_added,
+                        "already_in_cohort": report.already_in_cohort, **report.emails})
     db.session.flush()
+    # Rows were added by foreign key, not through the cohort's collections: reload those when next read.
+    db.session.expire(cohort, ["enrolments", "staff"])
     return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.types import UTCDateTime
@@ -21,6 +21,9 @@ class Cohort(db.Model):
         CheckConstraint("part_time_end <= full_time_start", name="phases_in_order"),
         CheckConstraint("full_time_start < full_time_end", name="full_time_ordered"),
         CheckConstraint("academic_year >= 2000 AND academic_year < 2200", name="academic_year_sane"),
+        CheckConstraint("min_preferences >= 1 AND min_preferences <= max_preferences AND max_preferences <= 30",
+                        name="preference_counts"),
+        CheckConstraint("max_choices_per_supervisor >= 1", name="max_choices_per_supervisor_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +37,15 @@ class Cohort(db.Model):
     full_time_start: Mapped[date] = mapped_column(Date)
     full_time_end: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # Settings of the proposal and preference round (DESIGN.md section 3 defaults).
+    # No deadline means students may rank as soon as projects are approved, until one is set.
+    preferences_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    min_preferences: Mapped[int] = mapped_column(default=5)
+    max_preferences: Mapped[int] = mapped_column(default=10)
+    max_choices_per_supervisor: Mapped[int] = mapped_column(default=3)
+    # The keywords staff pick from when describing projects (free ones may be added too).
+    project_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
@@ -54,6 +66,15 @@ class Cohort(db.Model):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def preferences_open(self, now: datetime) -> bool:
+        return self.preferences_deadline_at is None or now < self.preferences_deadline_at
+
+    def is_student(self, user: User) -> bool:
+        return any(e.user_id == user.id for e in self.enrolments)
+
+    def staff_member(self, user: User) -> CohortStaff | None:
+        return next((s for s in self.staff if s.user_id == user.id), None)
+
     def coordinator_ids(self) -> set[int]:
         return {s.user_id for s in self.staff if s.is_coordinator}
 
@@ -66,9 +87,7 @@ class Cohort(db.Model):
             return False
         if self.can_manage(user):
             return True
-        return any(e.user_id == user.id for e in self.enrolments) or any(
-            s.user_id == user.id for s in self.staff
-        )
+        return self.is_student(user) or self.staff_member(user) is not None
 
 
 class Enrolment(db.Model):

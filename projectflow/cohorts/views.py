@@ -13,7 +13,7 @@ from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, STAFF, STUDENT
 from . import importing, services
-from .forms import CohortForm, ImportForm
+from .forms import MAX_YEAR, MIN_YEAR, CohortForm, ImportForm
 from .models import Cohort, CohortStaff, Enrolment
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
@@ -42,7 +42,9 @@ def index():
 def new():
     form = CohortForm()
     if request.method == "GET":
-        year = request.args.get("year", type=int) or clock.now().year
+        year = request.args.get("year", type=int)
+        if year is None or not MIN_YEAR <= year <= MAX_YEAR:
+            year = clock.now().year
         form.academic_year.data = year
         for name, value in services.default_phase_dates(year).items():
             getattr(form, name).data = value

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, session
+from flask import abort, has_request_context, session
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -49,7 +49,8 @@ def get_or_404(model, ident):
 
 def current_view_role() -> str | None:
     """The role whose pages and navigation the signed-in person is looking at."""
-    if not current_user.is_authenticated:
+    # Templates are also rendered outside requests (e-mails from the CLI and the scheduler).
+    if not has_request_context() or not current_user.is_authenticated:
         return None
     roles = current_user.ordered_roles()
     if not roles:

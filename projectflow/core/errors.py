@@ -8,9 +8,11 @@ a refused action is never a 500.
 class DomainError(Exception):
     status_code = 400
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
         self.message = message
+        # The form field the message belongs next to, when it is about one (see core.forms.show_error).
+        self.field = field
 
 
 class NotAllowed(DomainError):

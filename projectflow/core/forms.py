@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
-from wtforms import SelectMultipleField, StringField
+from wtforms import Form, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from .errors import DomainError
+
+
+def strip(value):
+    """A field filter: surrounding spaces (a pasted e-mail address) are not part of the value."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def show_error(form: Form, exc: DomainError, default: str) -> None:
+    """Put a service's refusal next to the field it names, else next to ``default``."""
+    name = exc.field if exc.field and exc.field in form else default
+    form[name].errors.append(exc.message)
 
 
 class CheckboxListField(SelectMultipleField):

@@ -53,6 +53,11 @@ def queue(message: EmailMessage) -> None:
     db.session.info.setdefault(_OUTBOX, []).append(message)
 
 
+def discard_queued() -> int:
+    """Drop the messages queued in this transaction (the demo generator's history is not mailed)."""
+    return len(db.session.info.pop(_OUTBOX, []))
+
+
 def send_now(message: EmailMessage) -> None:
     cfg = current_app.config
     backend = cfg["MAIL_BACKEND"]

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from .auth import current_view_role
 from .errors import DomainError
+from .text import render_markdown
 
 # No inline scripts or styles anywhere: every script and stylesheet is a file served from the package.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(500, _server_error)
     app.context_processor(lambda: {"view_role": current_view_role()})
     app.jinja_env.filters["local"] = local_time
+    app.jinja_env.filters["markdown"] = render_markdown
 
 
 def _security_headers(response):

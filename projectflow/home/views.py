@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, has_request_context, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select, update
 
 from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..cohorts.services import cohorts_managed_by
+from ..core import clock
 from ..core.audit import AuditEvent
+from ..core.notifications import Notification, unread_count
 from ..core.auth import current_view_role, roles_required
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, ROLES, STAFF, STUDENT, User, UserRole
 
 bp = Blueprint("home", __name__)
+
+
+@bp.app_context_processor
+def _navigation() -> dict:
+    """The cohort the navigation links point into, and the unread notification count."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return {}
+    return {"nav_cohort": nav_cohort(current_view_role()), "unread_notifications": unread_count(current_user)}
+
+
+def nav_cohort(role: str | None) -> Cohort | None:
+    """The person's most recent cohort in the role they are viewing as."""
+    if role == STUDENT:
+        query = select(Cohort).join(Enrolment).where(Enrolment.user_id == current_user.id)
+    elif role == STAFF:
+        query = select(Cohort).join(CohortStaff).where(CohortStaff.user_id == current_user.id)
+    elif role == COORDINATOR:
+        query = select(Cohort).join(CohortStaff).where(CohortStaff.user_id == current_user.id,
+                                                       CohortStaff.is_coordinator.is_(True))
+    else:
+        return None
+    return db.session.scalar(query.order_by(Cohort.academic_year.desc(), Cohort.id.desc()).limit(1))
 
 
 @bp.get("/")
@@ -75,3 +100,22 @@ def _people_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:
                                      .where(CohortStaff.cohort_id.in_(cohort_ids)).group_by(CohortStaff.cohort_id)):
         counts[cid]["staff"] = n
     return counts
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    items = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
+                               .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200)).all()
+    return render_template("home/notifications.html", items=items, form=FlaskForm())
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_notifications_read():
+    if FlaskForm().validate_on_submit():
+        db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
+                                                      Notification.read_at.is_(None)).values(read_at=clock.now()))
+        db.session.commit()
+        flash("All notifications marked as read.", "success")
+    return redirect(url_for("home.notifications"))

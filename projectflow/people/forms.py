@@ -4,20 +4,20 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from ..core.forms import CheckboxListField, KeywordsField
+from ..core.forms import CheckboxListField, KeywordsField, strip
 from .models import ROLE_LABELS, ROLES
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
-                       render_kw={"autocomplete": "username"})
+                       filters=[strip], render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[DataRequired()],
                              render_kw={"autocomplete": "current-password"})
 
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
-                       description="We will e-mail a link to set a new password.",
+                       filters=[strip], description="We will e-mail a link to set a new password.",
                        render_kw={"autocomplete": "username"})
 
 
@@ -34,8 +34,9 @@ class SwitchRoleForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
+                       filters=[strip])
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[strip])
     roles = CheckboxListField("Roles", choices=[(r, ROLE_LABELS[r]) for r in ROLES],
                               validators=[InputRequired("Choose at least one role.")],
                               description="A person may hold several roles and switch between them.")

@@ -46,7 +46,7 @@ def authenticate(email: str, password: str) -> User | None:
 def check_password_rules(password: str) -> None:
     minimum = current_app.config["PASSWORD_MIN_LENGTH"]
     if len(password) < minimum:
-        raise ValidationFailed(f"Choose a password of at least {minimum} characters.")
+        raise ValidationFailed(f"Choose a password of at least {minimum} characters.", field="password")
 
 
 def create_user(*, email: str, name: str, roles, by: User | None, expertise=None,
@@ -54,7 +54,7 @@ def create_user(*, email: str, name: str, roles, by: User | None, expertise=None
     """A new account. Staff get a profile (expertise, maximum load)."""
     email = normalise_email(email)
     if User.by_email(email):
-        raise ValidationFailed(f"There is already an account for {email}.")
+        raise ValidationFailed(f"There is already an account for {email}.", field="email")
     user = User(email=email, name=name.strip(), is_active=True, created_at=clock.now())
     user.set_roles(roles)
     if password:
@@ -78,10 +78,10 @@ def update_user(user: User, *, by: User, email: str, name: str, roles, expertise
     email = normalise_email(email)
     other = User.by_email(email)
     if other is not None and other.id != user.id:
-        raise ValidationFailed(f"There is already an account for {email}.")
+        raise ValidationFailed(f"There is already an account for {email}.", field="email")
     roles = set(roles)
     if user.id == by.id and ADMIN in user.roles and ADMIN not in roles:
-        raise NotAllowed("You cannot remove your own admin role; ask another admin.")
+        raise NotAllowed("You cannot remove your own admin role; ask another admin.", field="roles")
     if ADMIN in user.roles and ADMIN not in roles:
         _keep_an_admin(user)
     user.email, user.name = email, name.strip()
@@ -122,7 +122,7 @@ def _keep_an_admin(leaving: User) -> None:
         .where(UserRole.role == ADMIN, User.is_active.is_(True), User.id != leaving.id)
     )
     if not others:
-        raise NotAllowed("At least one active admin must remain.")
+        raise NotAllowed("At least one active admin must remain.", field="roles")
 
 
 def clean_keywords(keywords) -> list[str]:

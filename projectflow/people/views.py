@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from ..core.auth import get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
+from ..core.forms import show_error
 from ..extensions import db, limiter, login_manager
 from . import services
 from .forms import ActiveForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SwitchRoleForm, UserForm
@@ -86,7 +87,9 @@ def forgot_password():
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("auth/forgot.html", form=form), 422 if form.is_submitted() else 200
-    services.request_password_reset(form.email.data, base_url=request.host_url)
+    # The configured address, never the request's Host header: a forged Host would otherwise put a
+    # person's reset token into a link to someone else's site.
+    services.request_password_reset(form.email.data, base_url=current_app.config["BASE_URL"])
     db.session.commit()
     # The same answer whether or not the address has an account.
     flash("If that address belongs to an account, a link to set a new password is on its way. "
@@ -105,7 +108,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except DomainError as exc:
-            form.password.errors.append(exc.message)
+            show_error(form, exc, default="password")
         else:
             db.session.commit()
             flash("Your password is set. Sign in with it now.", "success")
@@ -135,8 +138,9 @@ def users():
     status = request.args.get("status") or ""
     query = select(User).order_by(func.lower(User.name))
     if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.name).like(like), User.email.like(like)))
+        # Taken literally: "_" and "%" in an e-mail address are not wildcards.
+        query = query.where(or_(func.lower(User.name).contains(q.lower(), autoescape=True),
+                                User.email.contains(q.lower(), autoescape=True)))
     if role in ROLES:
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if status in ("active", "inactive"):
@@ -155,7 +159,7 @@ def new_user():
                 email=form.email.data, name=form.name.data, roles=form.roles.data, by=current_user,
                 expertise=form.expertise.data, max_load=form.max_load.data)
         except DomainError as exc:
-            form.email.errors.append(exc.message)
+            show_error(form, exc, default="email")
         else:
             db.session.commit()
             flash(f"Account created for {user.email}. They set a password with "
@@ -181,7 +185,7 @@ def edit_user(user_id: int):
                                  max_load=form.max_load.data)
         except DomainError as exc:
             db.session.rollback()
-            form.roles.errors.append(exc.message)
+            show_error(form, exc, default="roles")
         else:
             db.session.commit()
             flash(f"Saved {user.email}.", "success")

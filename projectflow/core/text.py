@@ -1,0 +1,31 @@
+"""Formatted text written by people (project descriptions, comments): Markdown in, safe HTML out.
+
+markdown-it-py renders CommonMark with raw HTML switched off, and nh3 (ammonia) then keeps only an
+allow-list of tags and attributes, so neither script nor event handlers nor ``javascript:`` links can
+reach a page, whatever was typed.
+"""
+
+from __future__ import annotations
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+
+ALLOWED_TAGS = {
+    "p", "br", "hr", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
+}
+
+
+def render_markdown(source: str | None) -> Markup:
+    """Safe HTML for ``source``. Headings are demoted so a description cannot outrank the page's own."""
+    if not source:
+        return Markup("")
+    html = _markdown.render(source)
+    for level in (2, 1):  # h1 -> h3, h2 -> h4
+        html = html.replace(f"<h{level}>", f"<h{level + 2}>").replace(f"</h{level}>", f"</h{level + 2}>")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    return Markup(clean)

@@ -1,0 +1,199 @@
+"""Students' ranked preferences and bookmarks, and what coordinators learn from them."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
+
+from ..cohorts.models import Cohort, Enrolment
+from ..core import audit, clock
+from ..core.errors import InvalidState, NotAllowed, ValidationFailed
+from ..extensions import db
+from ..people.models import User
+from .models import APPROVED, Bookmark, Preference, PreferenceList, Project
+
+
+class StaleList(InvalidState):
+    """The list changed since the page was loaded (another window, or a coordinator)."""
+
+
+def preference_list(cohort: Cohort, student: User) -> PreferenceList | None:
+    return db.session.scalar(select(PreferenceList).where(
+        PreferenceList.cohort_id == cohort.id, PreferenceList.student_id == student.id))
+
+
+def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
+    """The projects of a would-be list, in order, or ValidationFailed naming the broken rule."""
+    if len(project_ids) != len(set(project_ids)):
+        raise ValidationFailed("A project appears twice in your list; each project can be ranked once.")
+    if len(project_ids) < cohort.min_preferences:
+        raise ValidationFailed(f"Rank at least {cohort.min_preferences} projects (you have {len(project_ids)}).")
+    if len(project_ids) > cohort.max_preferences:
+        raise ValidationFailed(f"Rank at most {cohort.max_preferences} projects (you have {len(project_ids)}).")
+    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+    projects = []
+    for pid in project_ids:
+        project = found.get(pid)
+        if project is None or project.cohort_id != cohort.id:
+            raise ValidationFailed("Only projects of your own cohort can be ranked.")
+        if not project.is_rankable():
+            raise ValidationFailed(f"“{project.title}” is not open for ranking ({project.state_label.lower()}).")
+        projects.append(project)
+    per_supervisor = Counter(p.owner_id for p in projects)
+    crowded = [pid for pid, n in per_supervisor.items() if n > cohort.max_choices_per_supervisor]
+    if crowded:
+        name = next(p.owner.name for p in projects if p.owner_id == crowded[0])
+        raise ValidationFailed(f"At most {cohort.max_choices_per_supervisor} of your choices may be with the "
+                               f"same supervisor; you have {per_supervisor[crowded[0]]} with {name}.")
+    return projects
+
+
+def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, expected_version: int | None,
+                     by: User) -> PreferenceList:
+    """Replace a student's ranked list.
+
+    Students may save until the deadline; coordinators may enter a list on a student's behalf at any
+    time (audited as such). ``expected_version`` is the version the page showed (None for a first
+    list): if the list changed meanwhile, nothing is saved and StaleList says so.
+    """
+    on_behalf = by.id != student.id
+    if on_behalf and not cohort.can_manage(by):
+        raise NotAllowed("Only a coordinator can enter preferences for another student.")
+    if not cohort.is_student(student):
+        raise NotAllowed("Only students of this cohort have preferences in it.")
+    now = clock.now()
+    if not on_behalf and not cohort.preferences_open(now):
+        raise InvalidState("The preferences deadline has passed; your list can no longer change. "
+                           "Contact the coordinator if something is wrong.")
+    projects = check_choices(cohort, project_ids)
+    plist = preference_list(cohort, student)
+    current = plist.version if plist is not None else None
+    if current != expected_version:
+        when = plist.submitted_at.astimezone(cohort.zone).strftime("%H:%M on %d %b") if plist else "earlier"
+        raise StaleList(f"Your list was changed elsewhere (saved at {when}) after this page was opened. "
+                        "Nothing was saved: here is the current list; make your changes again.")
+    before = [c.project_id for c in plist.choices] if plist else []
+    if plist is None:
+        plist = PreferenceList(cohort_id=cohort.id, student_id=student.id, submitted_at=now, entered_by_id=by.id)
+        db.session.add(plist)
+        db.session.flush()
+    else:
+        # Delete first: the (list, rank) uniqueness would otherwise trip over the rows being replaced.
+        db.session.execute(delete(Preference).where(Preference.list_id == plist.id))
+        db.session.expire(plist, ["choices"])
+        plist.submitted_at, plist.entered_by_id = now, by.id
+    for rank, project in enumerate(projects, start=1):
+        db.session.add(Preference(list_id=plist.id, project_id=project.id, rank=rank))
+    db.session.flush()
+    db.session.expire(plist, ["choices"])
+    summary = (f"{by.name} entered {student.name}'s preferences on their behalf" if on_behalf
+               else f"{student.name} saved their preferences")
+    audit.record("preferences.saved", plist, actor=by, cohort=cohort, summary=summary,
+                 before={"projects": before}, after={"projects": [p.id for p in projects], "on_behalf": on_behalf})
+    return plist
+
+
+def toggle_bookmark(project: Project, student: User) -> bool:
+    """Bookmark or un-bookmark; True when the project is now bookmarked."""
+    if not project.can_view(student) or not project.is_rankable():
+        raise NotAllowed("Only projects in your cohort's catalogue can be bookmarked.")
+    existing = db.session.get(Bookmark, (student.id, project.id))
+    if existing is not None:
+        db.session.delete(existing)
+        return False
+    db.session.add(Bookmark(student_id=student.id, project_id=project.id, created_at=clock.now()))
+    return True
+
+
+def bookmarked_ids(student: User, cohort: Cohort) -> set[int]:
+    return set(db.session.scalars(select(Bookmark.project_id).join(Project)
+                                  .where(Bookmark.student_id == student.id, Project.cohort_id == cohort.id)))
+
+
+# --- what the coordinator sees --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Popularity:
+    project: Project
+    by_rank: dict[int, int]   # rank -> number of students
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_rank.values())
+
+    @property
+    def first_choices(self) -> int:
+        return self.by_rank.get(1, 0)
+
+    @property
+    def oversubscribed(self) -> bool:
+        return self.first_choices > self.project.capacity
+
+
+def popularity(cohort: Cohort) -> list[Popularity]:
+    """Every approved project with how many students ranked it at each rank, most wanted first."""
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for project_id, rank, n in db.session.execute(
+            select(Preference.project_id, Preference.rank, func.count())
+            .join(PreferenceList).where(PreferenceList.cohort_id == cohort.id)
+            .group_by(Preference.project_id, Preference.rank)):
+        counts[project_id][rank] = n
+    projects = db.session.scalars(select(Project).where(
+        Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))
+        .options(selectinload(Project.co_supervisors))).all()
+    rows = [Popularity(p, counts.get(p.id, {})) for p in projects]
+    return sorted(rows, key=lambda r: (-r.first_choices, -r.total, r.project.title.lower()))
+
+
+def students_without_preferences(cohort: Cohort) -> list[Enrolment]:
+    """Enrolled students who have no list yet and no approved proposal of their own (who needs none)."""
+    has_list = select(PreferenceList.student_id).where(PreferenceList.cohort_id == cohort.id)
+    has_own = select(Project.proposed_by_id).where(Project.cohort_id == cohort.id, Project.state == APPROVED,
+                                                    Project.proposed_by_id.is_not(None))
+    return list(db.session.scalars(
+        select(Enrolment).join(User, Enrolment.user_id == User.id)
+        .where(Enrolment.cohort_id == cohort.id, Enrolment.user_id.not_in(has_list),
+               Enrolment.user_id.not_in(has_own))
+        .order_by(func.lower(User.name))))
+
+
+# --- editing a list before it is saved ------------------------------------------------------------
+
+def projects_by_id(project_ids: list[int]) -> list[Project]:
+    """The projects in the order given (unknown ids are dropped)."""
+    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids)))}
+    return [found[i] for i in project_ids if i in found]
+
+
+def rearrange(project_ids: list[int], action: str) -> list[int]:
+    """Apply one button of the list editor: ``add:ID``, ``remove:ID``, ``up:ID``, ``down:ID``, ``top:ID``."""
+    verb, _, raw = action.partition(":")
+    if not raw.isdigit():
+        return project_ids
+    pid, ids = int(raw), list(dict.fromkeys(project_ids))
+    if verb == "add" and pid not in ids:
+        return ids + [pid]
+    if pid not in ids:
+        return ids
+    i = ids.index(pid)
+    if verb == "remove":
+        ids.pop(i)
+    elif verb == "up" and i > 0:
+        ids[i - 1], ids[i] = ids[i], ids[i - 1]
+    elif verb == "down" and i < len(ids) - 1:
+        ids[i + 1], ids[i] = ids[i], ids[i + 1]
+    elif verb == "top":
+        ids.insert(0, ids.pop(i))
+    return ids
+
+
+def candidates(cohort: Cohort, student: User, exclude: set[int]) -> list[Project]:
+    """Projects the student could add: their bookmarks first, then the rest of the catalogue."""
+    marked = bookmarked_ids(student, cohort)
+    projects = db.session.scalars(select(Project).where(
+        Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))).all()
+    rest = [p for p in projects if p.id not in exclude]
+    return sorted(rest, key=lambda p: (p.id not in marked, p.title.lower()))

@@ -1,0 +1,124 @@
+"""The demo installation: who is in it, that it is the same every time, and that its logins work."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from projectflow import demo
+from projectflow.cohorts import importing
+from projectflow.cohorts.models import Cohort, Enrolment
+from projectflow.core import clock
+from projectflow.core.audit import AuditEvent
+from projectflow.extensions import db
+from projectflow.people.models import ADMIN, COORDINATOR, STAFF, STUDENT, User, UserRole
+
+# Every keyword a member of staff may list: the programme's areas and their topics.
+PROGRAMME_KEYWORDS = set(demo.AREAS) | {topic for topics in demo.AREAS.values() for topic in topics}
+
+
+@pytest.fixture
+def loaded(make):
+    """The demo, built in November 2026 (academic year 2026-27) beside one real account.
+
+    Building it takes seconds, so each test that needs it checks several things."""
+    real = make.admin(email="real.person@university.ac.uk", name="Real Person")
+    steps = []
+    with clock.frozen(datetime(2026, 11, 2, 9, tzinfo=timezone.utc)):
+        stats = demo.load_demo(seed=2026, progress=steps.append)
+    db.session.commit()
+    return SimpleNamespace(stats=stats, steps=steps, real=real)
+
+
+def test_the_demo_cohort_has_120_students_40_staff_its_coordinator_and_an_admin(loaded):
+    cohort = db.session.scalars(select(Cohort)).one()
+    assert cohort.title == "Applied Machine Learning (I460) 2026-27"
+    assert loaded.stats.startswith(f"cohort {cohort.title}: 120 students, 41 staff (including the coordinator)")
+    assert sum(loaded.steps) == 100  # the CLI's progress bar ends full
+    assert demo.has_demo_data()
+
+    students = [e.student for e in cohort.enrolments]
+    assert len(students) == demo.N_STUDENTS == 120
+    assert all(s.roles == {STUDENT} and s.email.endswith("26@example.ac.uk") for s in students)
+    assert len({e.candidate_number for e in cohort.enrolments}) == 120
+
+    staff = [s for s in cohort.staff if not s.is_coordinator]
+    assert len(staff) == demo.N_STAFF == 40
+    assert all(s.member.roles == {STAFF} for s in staff)
+    [coordinator] = [s.member for s in cohort.staff if s.is_coordinator]
+    assert coordinator.email == demo.COORDINATOR_EMAIL
+    assert coordinator.roles == {STAFF, COORDINATOR}
+
+    admins = db.session.scalars(select(User.email).where(User.role_rows.any(UserRole.role == ADMIN))).all()
+    assert sorted(admins) == sorted([demo.ADMIN_EMAIL, loaded.real.email])
+    assert db.session.scalar(select(func.count()).select_from(User)) == 120 + 40 + 2 + 1
+
+    # Built through the coordinator's own services, so the audit log shows how.
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[1:5] == ["user.created", "user.created", "cohort.created", "cohort.people_imported"]
+    imported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cohort.people_imported")).one()
+    assert imported.after["file"] == "i460-2026-people.csv"
+    assert imported.actor.email == demo.COORDINATOR_EMAIL
+
+    # Every member of staff, the coordinator too, works in the programme's areas; between them
+    # they cover every area.
+    for member in cohort.staff:
+        expertise = member.member.staff_profile.expertise
+        assert expertise and set(expertise) <= PROGRAMME_KEYWORDS, member.member.email
+        assert 3 <= member.effective_load_limit <= 6
+    assert set(demo.AREAS) <= {k for m in cohort.staff for k in m.member.staff_profile.expertise}
+
+
+def test_the_demo_logins_sign_in_through_the_real_form_and_real_accounts_keep_their_passwords(loaded, client):
+    logins = dict(demo.demo_logins())
+    assert set(logins) == {"student", "staff", "coordinator", "admin"}
+    homes = {"student": "/student", "staff": "/staff", "coordinator": "/coordinator", "admin": "/admin"}
+    for role, email in logins.items():
+        response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
+        assert response.status_code == 302, f"{role} {email} cannot sign in"
+        assert client.get("/").headers["Location"] == homes[role]
+        assert client.get(homes[role]).status_code == 200
+        assert client.post("/logout").status_code == 302
+    student = User.by_email(logins["student"])
+    assert db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.user_id == student.id)) == 1
+
+    # The demo password opens the demo's accounts only.
+    refused = client.post("/login", data={"email": loaded.real.email, "password": demo.DEMO_PASSWORD})
+    assert refused.status_code == 401
+    assert client.post("/login", data={"email": loaded.real.email, "password": "correct horse battery"}
+                       ).status_code == 302
+
+
+def test_people_csv_is_the_same_for_the_same_seed_and_different_for_another():
+    assert demo.people_csv(2026, 2026) == demo.people_csv(2026, 2026)
+    assert demo.people_csv(2026, 2026) != demo.people_csv(7, 2026)
+    # The year only changes the students' addresses.
+    assert demo.people_csv(2026, 2027) != demo.people_csv(2026, 2026)
+    assert demo.people_csv(2026, 2027).replace("27@", "26@") == demo.people_csv(2026, 2026)
+
+
+@pytest.mark.parametrize("seed", [1, 2026, 99])
+def test_people_csv_is_a_valid_file_of_distinct_people_that_imports_cleanly(app, seed):
+    text = demo.people_csv(seed, 2026)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 160
+    assert len({r["email"] for r in rows}) == len({r["name"] for r in rows}) == 160
+    assert sum(r["role"] == "staff" for r in rows) == 40
+    assert all(r["email"].endswith("@example.ac.uk") for r in rows)
+    assert all(set(r["expertise"].split(";")) <= PROGRAMME_KEYWORDS for r in rows if r["role"] == "staff")
+    # Every row passes the importer's checks (parse raises ImportRejected otherwise).
+    assert len(importing.parse(text)) == 160
+
+
+@pytest.mark.parametrize("today, year", [
+    (datetime(2026, 8, 31, 12, tzinfo=timezone.utc), 2025),
+    (datetime(2026, 9, 1, 12, tzinfo=timezone.utc), 2026),
+    (datetime(2027, 1, 15, tzinfo=timezone.utc), 2026),
+])
+def test_the_academic_year_starts_in_september(today, year):
+    assert demo.current_academic_year(today) == year

@@ -149,8 +149,10 @@ def add_proposal_round(cohort: Cohort, coordinator: User, rng: random.Random) ->
     proposers = students[-8:]
     proposal_fates = ["draft", "with_supervisor", "declined", "submitted", "changes_requested",
                       "approved", "approved", "rejected"]
+    demo_supervisor = next(u for u in staff if u.email.startswith("staff@"))
     for student, fate in zip(proposers, proposal_fates):
-        supervisor = rng.choice(staff)
+        # The demo staff login has a proposal waiting for its answer.
+        supervisor = demo_supervisor if fate == "with_supervisor" else rng.choice(staff)
         area = _area_of(supervisor)
         title = _title_for(rng, area, used_titles)
         proposal = services.propose_project(cohort, student=student, supervisor_id=supervisor.id, values={

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..cohorts.services import cohorts_managed_by
 from ..core import clock
+from ..proposals.models import WITH_SUPERVISOR, PreferenceList, Project
 from ..core.audit import AuditEvent
 from ..core.notifications import Notification, unread_count
 from ..core.auth import current_view_role, roles_required
@@ -57,7 +58,13 @@ def student():
     enrolments = db.session.scalars(
         select(Enrolment).join(Cohort).where(Enrolment.user_id == current_user.id)
         .order_by(Cohort.academic_year.desc())).all()
-    return render_template("home/student.html", enrolments=enrolments)
+    cohort_ids = [e.cohort_id for e in enrolments]
+    lists = {pl.cohort_id: pl for pl in db.session.scalars(select(PreferenceList).where(
+        PreferenceList.student_id == current_user.id, PreferenceList.cohort_id.in_(cohort_ids)))}
+    proposals = {p.cohort_id: p for p in db.session.scalars(select(Project).where(
+        Project.proposed_by_id == current_user.id, Project.cohort_id.in_(cohort_ids)).order_by(Project.id))}
+    return render_template("home/student.html", enrolments=enrolments, lists=lists, proposals=proposals,
+                           now=clock.now())
 
 
 @bp.get("/staff")
@@ -66,7 +73,10 @@ def staff():
     memberships = db.session.scalars(
         select(CohortStaff).join(Cohort).where(CohortStaff.user_id == current_user.id)
         .order_by(Cohort.academic_year.desc())).all()
-    return render_template("home/staff.html", memberships=memberships, profile=current_user.staff_profile)
+    waiting = db.session.scalars(select(Project).where(
+        Project.owner_id == current_user.id, Project.state == WITH_SUPERVISOR)).all()
+    return render_template("home/staff.html", memberships=memberships, profile=current_user.staff_profile,
+                           waiting=waiting)
 
 
 @bp.get("/coordinator")

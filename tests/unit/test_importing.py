@@ -245,8 +245,8 @@ def test_quoted_fields_across_lines_keep_the_line_numbers_of_the_file(cohort):
 
 def test_an_unclosed_quote_is_refused_rather_than_swallowing_the_rest_of_the_file(cohort):
     # Read leniently, the quote would turn every later row into Jo's expertise and import only Jo.
-    data = csv_file('jo@example.ac.uk,Jo,staff,"robotics', "ada@example.ac.uk,Ada,student,", "bo@example.ac.uk,Bo,student,",
-                    header="email,name,role,expertise")
+    data = csv_file('jo@example.ac.uk,Jo,staff,"robotics', "ada@example.ac.uk,Ada,student,",
+                    "bo@example.ac.uk,Bo,student,", header="email,name,role,expertise")
     assert messages(rejected(cohort, data)) == [(2, "A quoted cell that starts on this line is never closed: a \" "
                                                      "is missing, so the rest of the file would be read into it.")]
 

@@ -105,6 +105,9 @@ def load_config(app, overrides: dict | None = None) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config["TESTING"] = app.config["ENV"] == "testing" or app.config.get("TESTING", False)
     check_production(app.config)
+    if app.config["ENV"] == "production" and app.config["BASE_URL"] == Defaults.BASE_URL:
+        app.logger.warning("BASE_URL is not set: links in e-mails will point at %s. Set PROJECTFLOW_BASE_URL "
+                           "to the site's public address.", Defaults.BASE_URL)
 
 
 def normalise_database_url(url: str) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
-from ..core.auth import get_or_404, roles_required, switch_view_role
+from ..core.auth import VIEW_ROLE_KEY, get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..extensions import db, limiter, login_manager
@@ -77,6 +77,7 @@ def login():
 @bp.post("/logout")
 def logout():
     logout_user()
+    session.pop(VIEW_ROLE_KEY, None)
     flash("You are signed out.", "info")
     return redirect(url_for("people.login"))
 

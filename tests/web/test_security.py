@@ -114,8 +114,8 @@ def test_switching_role_and_deactivating_need_the_token_too(client, make):
 @pytest.mark.parametrize("path", ["/login", "/password/forgot", "/", "/no-such-page", "/static/css/app.css",
                                   "/admin", "/admin/users"])
 def test_every_response_carries_the_security_headers(client, make, path):
-    response = client.get(path)
-    headers = response.headers
+    with client.get(path) as response:
+        headers = response.headers
     csp = headers["Content-Security-Policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
     assert "default-src 'self'" in csp

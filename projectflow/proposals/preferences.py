@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from ..cohorts.models import Cohort, Enrolment
 from ..core import audit, clock
@@ -85,6 +86,9 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
         db.session.execute(delete(Preference).where(Preference.list_id == plist.id))
         db.session.expire(plist, ["choices"])
         plist.submitted_at, plist.entered_by_id = now, by.id
+        # The choices live in other rows: make sure the list's own row is updated, so that its version
+        # moves on even when the time and the person are the same as last time.
+        flag_modified(plist, "submitted_at")
     for rank, project in enumerate(projects, start=1):
         db.session.add(Preference(list_id=plist.id, project_id=project.id, rank=rank))
     db.session.flush()
@@ -170,10 +174,12 @@ def projects_by_id(project_ids: list[int]) -> list[Project]:
 
 def rearrange(project_ids: list[int], action: str) -> list[int]:
     """Apply one button of the list editor: ``add:ID``, ``remove:ID``, ``up:ID``, ``down:ID``, ``top:ID``."""
+    ids = list(dict.fromkeys(project_ids))
     verb, _, raw = action.partition(":")
-    if not raw.isdigit():
-        return project_ids
-    pid, ids = int(raw), list(dict.fromkeys(project_ids))
+    # isdigit() alone also accepts digits such as "²" that int() refuses; the page sends ASCII digits.
+    if not (raw.isascii() and raw.isdigit()):
+        return ids
+    pid = int(raw)
     if verb == "add" and pid not in ids:
         return ids + [pid]
     if pid not in ids:

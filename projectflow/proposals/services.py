@@ -139,8 +139,9 @@ def reject_project(project: Project, *, by: User, comment: str) -> Project:
 
 def withdraw_project(project: Project, *, by: User, reason: str) -> Project:
     """Take an approved project out of the catalogue; students who ranked it are told."""
-    if not project.can_withdraw(by):
-        raise NotAllowed("Only the supervisor or a coordinator can withdraw an approved project.")
+    # The person first, then (in _move) the state: a draft cannot be withdrawn, whoever asks (409, not 403).
+    if project.is_self_proposal or not (by.id == project.owner_id or project.cohort.can_manage(by)):
+        raise NotAllowed("Only the supervisor or a coordinator can withdraw a project.")
     _require_comment(reason, "Say why the project is withdrawn: the students who ranked it will read it.")
     students = students_who_ranked(project)
     _move(project, (APPROVED,), WITHDRAWN, by=by, action="project.withdrawn", comment=reason,
@@ -199,8 +200,8 @@ def send_to_supervisor(project: Project, *, by: User) -> Project:
 
 def respond_as_supervisor(project: Project, *, accept: bool, by: User, comment: str = "") -> Project:
     """The named supervisor accepts (it goes to the coordinators) or declines (back to the student)."""
-    if not project.can_respond_as_supervisor(by):
-        raise NotAllowed("Only the named supervisor can answer this proposal, while it waits for them.")
+    if not (project.is_self_proposal and by.id == project.owner_id):
+        raise NotAllowed("Only the supervisor the student named can answer this proposal.")
     if accept:
         return _move(project, (WITH_SUPERVISOR,), SUBMITTED, by=by, action="project.accepted_by_supervisor",
                      comment=comment, summary=f"{by.name} accepted to supervise “{project.title}”",

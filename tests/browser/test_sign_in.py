@@ -235,3 +235,20 @@ def test_the_sign_in_page_reports_a_wrong_password_without_browser_errors(page, 
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "true")
     screenshot(page, "sign-in-failed")
     browser_problems.assert_clean(allow=(r"status of 401",))
+
+
+def test_the_watch_on_the_browser_catches_csp_violations_and_script_errors(app, page, live_server,
+                                                                          browser_problems):
+    """A check of the check: a page breaking the site's Content-Security-Policy is noticed."""
+    app.add_url_rule("/_probe", "probe", lambda: (
+        "<!doctype html><title>probe</title><p style='color: red'>inline style</p>"
+        "<script>document.title = 'inline ran'</script>"
+        "<script src='/static/no-such-file.js'></script>"))
+    page.goto(live_server("/_probe"))
+    expect(page.locator("p")).to_have_text("inline style")
+    assert page.title() == "probe"  # the inline script was blocked
+    with pytest.raises(AssertionError, match="Content-Security-Policy violations"):
+        browser_problems.assert_clean()
+    text = "\n".join(browser_problems.messages)
+    assert "script-src" in text and "style-src" in text
+    assert "404 for " + live_server("/static/no-such-file.js") in text

@@ -6,7 +6,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
 
 from .auth import current_view_role
 from .errors import DomainError
@@ -44,6 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(StaleDataError, _edited_meanwhile)
     app.register_error_handler(500, _server_error)
     app.context_processor(lambda: {"view_role": current_view_role()})
     app.jinja_env.filters["local"] = local_time
@@ -91,6 +95,13 @@ def _csrf_error(exc: CSRFError):
 
 def _domain_error(exc: DomainError):
     return error_page(exc.status_code, exc.message)
+
+
+def _edited_meanwhile(exc: StaleDataError):
+    # Optimistic locking (version columns): someone else saved the same record first.
+    db.session.rollback()
+    return error_page(409, "Someone else changed this record while you were working on it, so your change "
+                           "was not saved. Reload the page to see their version, then try again.")
 
 
 def _server_error(exc):

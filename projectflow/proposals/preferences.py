@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..cohorts.models import Cohort, Enrolment
@@ -21,9 +22,16 @@ class StaleList(InvalidState):
     """The list changed since the page was loaded (another window, or a coordinator)."""
 
 
-def preference_list(cohort: Cohort, student: User) -> PreferenceList | None:
-    return db.session.scalar(select(PreferenceList).where(
-        PreferenceList.cohort_id == cohort.id, PreferenceList.student_id == student.id))
+def preference_list(cohort: Cohort, student: User, *, lock: bool = False) -> PreferenceList | None:
+    """The student's list; ``lock`` to change it (read afresh and held until the transaction ends)."""
+    query = select(PreferenceList).where(PreferenceList.cohort_id == cohort.id,
+                                         PreferenceList.student_id == student.id)
+    if lock:
+        # Two saves at the same moment (two windows, or the student and a coordinator): on PostgreSQL
+        # the second waits here for the first to commit, then sees the new version and is refused as
+        # stale instead of tripping over the rows the first one wrote.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
 
 
 def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
@@ -70,7 +78,7 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
         raise InvalidState("The preferences deadline has passed; your list can no longer change. "
                            "Contact the coordinator if something is wrong.")
     projects = check_choices(cohort, project_ids)
-    plist = preference_list(cohort, student)
+    plist = preference_list(cohort, student, lock=True)
     current = plist.version if plist is not None else None
     if current != expected_version:
         when = plist.submitted_at.astimezone(cohort.zone).strftime("%H:%M on %d %b") if plist else "earlier"
@@ -91,7 +99,12 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
         flag_modified(plist, "submitted_at")
     for rank, project in enumerate(projects, start=1):
         db.session.add(Preference(list_id=plist.id, project_id=project.id, rank=rank))
-    db.session.flush()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        # Another save of this list committed between our read and this write (its version moved on).
+        raise StaleList("Your list was saved from elsewhere at the same moment. Nothing was saved from this "
+                        "page: reload it to see the current list.") from None
     db.session.expire(plist, ["choices"])
     summary = (f"{by.name} entered {student.name}'s preferences on their behalf" if on_behalf
                else f"{student.name} saved their preferences")

@@ -252,3 +252,24 @@ def test_the_watch_on_the_browser_catches_csp_violations_and_script_errors(app, 
     text = "\n".join(browser_problems.messages)
     assert "script-src" in text and "style-src" in text
     assert "404 for " + live_server("/static/no-such-file.js") in text
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_the_navigation_fits_on_one_line_on_a_laptop(page, live_server, make, browser_problems, screenshot,
+                                                     width):
+    """The coordinator has the longest menu: on a laptop screen it must neither wrap nor push the page
+    sideways (below Bootstrap's breakpoint it folds behind the toggler instead)."""
+    people = make_people(make)
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, live_server, people["coordinator"])
+    expect(page).to_have_url(live_server("/coordinator"))
+    screenshot(page, f"home-coordinator-{width}px")
+    navbar = page.locator("nav.navbar")
+    if page.get_by_role("button", name="Show navigation").is_visible():
+        return  # folded: nothing to wrap
+    height = navbar.evaluate("e => e.offsetHeight")
+    assert height <= 64, f"the navigation wraps onto several lines at {width} px ({height} px high)"
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for item in page.locator("#main-nav .nav-link, #main-nav .btn").all():
+        assert item.evaluate("e => e.getClientRects().length <= 1"), f"{item.inner_text()!r} wraps"
+    browser_problems.assert_clean()

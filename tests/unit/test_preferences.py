@@ -3,6 +3,8 @@ two windows saving at once, the list editor's buttons, and what the coordinator 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,10 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from projectflow.cohorts.models import Cohort
 from projectflow.core import clock
 from projectflow.core.audit import AuditEvent
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.extensions import db
+from projectflow.people.models import User
 from projectflow.proposals.preferences import (StaleList, popularity, preference_list, rearrange, save_preferences,
                                                students_without_preferences, toggle_bookmark)
 
@@ -251,6 +255,49 @@ def test_every_save_moves_the_version_on_even_within_the_same_instant(cohort, st
             save(cohort, student, projects[4:6], version=v1)
     db.session.rollback()
     assert saved(cohort, student) == ids(projects[2:4])
+
+
+@pytest.mark.postgres
+def test_two_saves_at_the_same_moment_the_second_waits_and_is_refused(app, cohort, student, projects):
+    """Two transactions at once (PostgreSQL only: SQLite has one writer at a time anyway)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: set PROJECTFLOW_TEST_DATABASE_URL")
+    version = save(cohort, student, projects[:2]).version
+    db.session.commit()
+    cohort_id, student_id = cohort.id, student.id
+    first_choices, second_choices = ids(projects[2:4]), ids(projects[4:6])
+    first_saved, second_started = threading.Event(), threading.Event()
+    outcome = {}
+
+    def window(name, choices, before_commit):
+        with app.app_context():
+            try:
+                c, s = db.session.get(Cohort, cohort_id), db.session.get(User, student_id)
+                save_preferences(c, s, choices, expected_version=version, by=s)
+                before_commit()
+                db.session.commit()
+                outcome[name] = "saved"
+            except Exception as exc:  # noqa: BLE001 - the test reports whatever the second window met
+                db.session.rollback()
+                outcome[name] = exc
+            finally:
+                db.session.remove()
+
+    def first_waits_for_the_second():
+        first_saved.set()
+        second_started.wait(5)
+        time.sleep(0.3)  # the second window is now waiting for this transaction
+
+    first = threading.Thread(target=window, args=("first", first_choices, first_waits_for_the_second))
+    second = threading.Thread(target=lambda: (first_saved.wait(5), second_started.set(),
+                                              window("second", second_choices, lambda: None)))
+    first.start()
+    second.start()
+    first.join(10)
+    second.join(10)
+    assert outcome["first"] == "saved"
+    assert isinstance(outcome["second"], StaleList), outcome["second"]
+    assert saved(cohort, student) == first_choices
 
 
 # --- the list editor's buttons --------------------------------------------------------------------------

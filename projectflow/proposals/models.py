@@ -110,13 +110,17 @@ class Project(db.Model):
             return True
         if self.cohort.can_manage(user):
             return True
-        # Students of the cohort see approved staff projects only: the catalogue.
-        return (self.state == APPROVED and not self.is_self_proposal
-                and any(e.user_id == user.id for e in self.cohort.enrolments))
+        # Everyone else in the cohort (its students, and staff who do not supervise it) sees approved
+        # staff projects only: the catalogue; and withdrawn ones, which students may still have ranked.
+        return (self.state in (APPROVED, WITHDRAWN) and not self.is_self_proposal
+                and self.cohort.can_view(user))
 
     def can_edit(self, user: User) -> bool:
-        editor = self.proposed_by_id if self.is_self_proposal else self.owner_id
-        return user.is_authenticated and user.id == editor and self.state in EDITABLE
+        if self.is_self_proposal:
+            # An approved proposal is the student's agreed project: changing it needs the coordinator.
+            return user.is_authenticated and user.id == self.proposed_by_id and self.state in (
+                DRAFT, DECLINED, CHANGES_REQUESTED)
+        return user.is_authenticated and user.id == self.owner_id and self.state in EDITABLE
 
     def can_decide(self, user: User) -> bool:
         """Approve, return or reject: the cohort's coordinators."""

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.attributes import flag_modified
@@ -22,16 +23,13 @@ class StaleList(InvalidState):
     """The list changed since the page was loaded (another window, or a coordinator)."""
 
 
-def preference_list(cohort: Cohort, student: User, *, lock: bool = False) -> PreferenceList | None:
-    """The student's list; ``lock`` to change it (read afresh and held until the transaction ends)."""
-    query = select(PreferenceList).where(PreferenceList.cohort_id == cohort.id,
-                                         PreferenceList.student_id == student.id)
-    if lock:
-        # Two saves at the same moment (two windows, or the student and a coordinator): on PostgreSQL
-        # the second waits here for the first to commit, then sees the new version and is refused as
-        # stale instead of tripping over the rows the first one wrote.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalar(query)
+class ListClosed(InvalidState):
+    """The preferences deadline has passed: the student's own list can no longer change."""
+
+
+def preference_list(cohort: Cohort, student: User) -> PreferenceList | None:
+    return db.session.scalar(select(PreferenceList).where(
+        PreferenceList.cohort_id == cohort.id, PreferenceList.student_id == student.id))
 
 
 def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
@@ -60,6 +58,24 @@ def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
     return projects
 
 
+def check_can_change(cohort: Cohort, student: User, *, by: User) -> None:
+    """Refuse unless ``by`` may change ``student``'s list now: the student until the deadline (checked
+    here, on the server, whatever the page showed), a coordinator at any time."""
+    on_behalf = by.id != student.id
+    if on_behalf and not cohort.can_manage(by):
+        raise NotAllowed("Only a coordinator can enter preferences for another student.")
+    if not cohort.is_student(student):
+        raise NotAllowed("Only students of this cohort have preferences in it.")
+    own = db.session.scalar(select(Project).where(
+        Project.cohort_id == cohort.id, Project.proposed_by_id == student.id, Project.state == APPROVED))
+    if own is not None:
+        raise ListClosed(f"{'Your' if not on_behalf else 'Their'} own proposal “{own.title}” is approved: it is "
+                         "the project, so no preference list is needed.")
+    if not on_behalf and not cohort.preferences_open(clock.now()):
+        raise ListClosed("The preferences deadline has passed; your list can no longer change. "
+                         "Contact the coordinator if something is wrong.")
+
+
 def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, expected_version: int | None,
                      by: User) -> PreferenceList:
     """Replace a student's ranked list.
@@ -68,27 +84,27 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
     time (audited as such). ``expected_version`` is the version the page showed (None for a first
     list): if the list changed meanwhile, nothing is saved and StaleList says so.
     """
+    check_can_change(cohort, student, by=by)
     on_behalf = by.id != student.id
-    if on_behalf and not cohort.can_manage(by):
-        raise NotAllowed("Only a coordinator can enter preferences for another student.")
-    if not cohort.is_student(student):
-        raise NotAllowed("Only students of this cohort have preferences in it.")
     now = clock.now()
-    if not on_behalf and not cohort.preferences_open(now):
-        raise InvalidState("The preferences deadline has passed; your list can no longer change. "
-                           "Contact the coordinator if something is wrong.")
     projects = check_choices(cohort, project_ids)
-    plist = preference_list(cohort, student, lock=True)
+    plist = preference_list(cohort, student)
     current = plist.version if plist is not None else None
     if current != expected_version:
-        when = plist.submitted_at.astimezone(cohort.zone).strftime("%H:%M on %d %b") if plist else "earlier"
-        raise StaleList(f"Your list was changed elsewhere (saved at {when}) after this page was opened. "
+        when = f" (saved at {plist.submitted_at.astimezone(cohort.zone):%H:%M on %d %b})" if plist else ""
+        raise StaleList(f"Your list was changed elsewhere{when} after this page was opened. "
                         "Nothing was saved: here is the current list; make your changes again.")
     before = [c.project_id for c in plist.choices] if plist else []
     if plist is None:
         plist = PreferenceList(cohort_id=cohort.id, student_id=student.id, submitted_at=now, entered_by_id=by.id)
         db.session.add(plist)
-        db.session.flush()
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another first list of this student committed meanwhile (a double click on "Save"): one
+            # list per student and cohort is a unique key, and the later save is simply stale.
+            raise StaleList("Your list was saved from elsewhere at the same moment. Nothing was saved from "
+                            "this page: reload it to see the current list.") from None
     else:
         # Delete first: the (list, rank) uniqueness would otherwise trip over the rows being replaced.
         db.session.execute(delete(Preference).where(Preference.list_id == plist.id))

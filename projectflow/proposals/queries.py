@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
@@ -11,20 +11,35 @@ from ..people.models import User
 from .models import APPROVED, STATES, Bookmark, Project, project_co_supervisors
 
 
+def _catalogue(cohort: Cohort) -> list:
+    """What puts a project in a cohort's catalogue: approved, offered by staff."""
+    return [Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None)]
+
+
+def _like(word: str):
+    """A LIKE pattern containing ``word``, whose own % and _ are plain characters."""
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def catalogue_query(cohort: Cohort, *, q: str = "", keyword: str = "", supervisor_id: int | None = None,
                     external: str = "", bookmarked_by: User | None = None):
     """Approved staff projects of the cohort matching a search and filters, by title."""
-    query = (select(Project).where(Project.cohort_id == cohort.id, Project.state == APPROVED,
-                                   Project.proposed_by_id.is_(None))
-             .options(selectinload(Project.co_supervisors)))
-    keywords_text = func.lower(cast(Project.keywords, String))
-    for word in q.lower().split()[:8]:
-        like = f"%{word}%"
-        query = query.where(or_(func.lower(Project.title).like(like), func.lower(Project.description).like(like),
-                                keywords_text.like(like)))
+    query = select(Project).where(*_catalogue(cohort)).options(selectinload(Project.co_supervisors))
+    words = q.lower().split()[:8]
+    if words or keyword:
+        # Keywords are matched here, not in SQL: the stored JSON text escapes letters beyond ASCII
+        # ("na\u00efve bayes"), so a LIKE on it would never find an accented keyword.
+        keywords = db.session.execute(select(Project.id, Project.keywords).where(*_catalogue(cohort))).all()
+    for word in words:
+        in_keywords = [pid for pid, kws in keywords if any(word in k for k in kws or [])]
+        query = query.where(or_(func.lower(Project.title).like(_like(word), escape="\\"),
+                                func.lower(Project.description).like(_like(word), escape="\\"),
+                                Project.id.in_(in_keywords)))
     if keyword:
-        # Keywords are stored lower-cased as a JSON list: match the quoted word, not a part of one.
-        query = query.where(keywords_text.like(f'%"{keyword.lower()}"%'))
+        # The whole keyword (keywords are stored lower-cased), not a part of one.
+        wanted = " ".join(keyword.lower().split())
+        query = query.where(Project.id.in_([pid for pid, kws in keywords if wanted in (kws or [])]))
     if supervisor_id:
         co = select(project_co_supervisors.c.project_id).where(project_co_supervisors.c.user_id == supervisor_id)
         query = query.where(or_(Project.owner_id == supervisor_id, Project.id.in_(co)))
@@ -39,8 +54,7 @@ def catalogue_query(cohort: Cohort, *, q: str = "", keyword: str = "", superviso
 def catalogue_keywords(cohort: Cohort) -> list[str]:
     """The keywords used by the cohort's approved projects, for the filter."""
     used: set[str] = set()
-    for keywords in db.session.scalars(select(Project.keywords).where(
-            Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))):
+    for keywords in db.session.scalars(select(Project.keywords).where(*_catalogue(cohort))):
         used.update(keywords or [])
     return sorted(used)
 

@@ -286,17 +286,19 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
     if not form.validate_on_submit():
         abort(400, description="The form was incomplete. Reload the page and try again.")
     action = request.form.get("action", "save")
-    if action != "save":
-        return _preferences_page(cohort, student, ranked_ids=preferences.rearrange(ranked_ids, action),
-                                 version=version, editing_for=editing_for, unsaved=True)
     try:
+        if action != "save":
+            preferences.check_can_change(cohort, student, by=current_user)
+            return _preferences_page(cohort, student, ranked_ids=preferences.rearrange(ranked_ids, action),
+                                     version=version, editing_for=editing_for, unsaved=True)
         preferences.save_preferences(cohort, student, ranked_ids, expected_version=version, by=current_user)
-    except preferences.StaleList as exc:
+    except (preferences.StaleList, preferences.ListClosed) as exc:
+        # Nothing was saved and this page's list is out of date or closed: show the stored one.
         db.session.rollback()
         flash(exc.message, "warning")
-        fresh = preferences.preference_list(cohort, student)
-        return _preferences_page(cohort, student, ranked_ids=[c.project_id for c in fresh.choices],
-                                 version=fresh.version, editing_for=editing_for, status=409)
+        stored = preferences.preference_list(cohort, student)
+        return _preferences_page(cohort, student, ranked_ids=[c.project_id for c in stored.choices] if stored else [],
+                                 version=stored.version if stored else None, editing_for=editing_for, status=409)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")

@@ -99,13 +99,17 @@ class BrowserProblems:
         page.add_init_script(_CSP_LISTENER)
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.messages.append(f"uncaught JS error: {exc}"))
-        page.on("requestfailed", lambda req: self.messages.append(
-            f"request failed: {req.method} {req.url} ({req.failure})"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
 
     def _console(self, msg) -> None:
         if msg.type in ("error", "warning"):
             self.messages.append(f"console {msg.type}: {msg.text}")
+
+    def _request_failed(self, request) -> None:
+        # ERR_ABORTED: the page went on to the next one before this load finished (a favicon, say).
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.messages.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _response(self, response) -> None:
         if response.request.resource_type in ("stylesheet", "script", "image", "font") and response.status >= 400:

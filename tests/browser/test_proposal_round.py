@@ -47,7 +47,7 @@ def test_a_project_goes_from_offer_to_approval_to_a_students_ranked_list(
 
     # The supervisor offers a project and submits it.
     sign_in(page, live_server, people["supervisor"])
-    page.get_by_role("link", name="My projects").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My projects").click()
     page.get_by_role("link", name="Offer a project").click()
     page.get_by_label("Title").fill("Sim-to-real grasping for a low-cost arm")
     page.get_by_label("Description").fill("Train in simulation, **transfer** to a real arm.\n\n- domain randomisation\n- evaluation")
@@ -62,7 +62,7 @@ def test_a_project_goes_from_offer_to_approval_to_a_students_ranked_list(
 
     # The coordinator finds it in the queue and approves it.
     sign_in(page, live_server, people["coordinator"])
-    page.get_by_role("link", name="Proposals").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Proposals").click()
     expect(page.get_by_role("link", name="Awaiting approval 1")).to_be_visible()
     screenshot(page, "proposals-coordinator-queue")
     page.get_by_role("link", name="Sim-to-real grasping for a low-cost arm").click()
@@ -73,7 +73,7 @@ def test_a_project_goes_from_offer_to_approval_to_a_students_ranked_list(
 
     # The student finds it, bookmarks it and ranks both projects, the new one first.
     sign_in(page, live_server, people["student"])
-    page.get_by_role("link", name="Projects", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects", exact=True).click()
     page.get_by_role("textbox", name="Search").fill("grasping")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("1 project")).to_be_visible()
@@ -81,7 +81,7 @@ def test_a_project_goes_from_offer_to_approval_to_a_students_ranked_list(
     expect(page.get_by_role("button", name=re.compile("Bookmarked Sim-to-real"))).to_be_visible()
     screenshot(page, "proposals-student-catalogue")
 
-    page.get_by_role("link", name="My preferences").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My preferences").click()
     page.get_by_role("button", name="Add Sim-to-real grasping for a low-cost arm").click()
     page.locator("summary", has_text="All other projects").click()
     page.get_by_role("button", name="Add Keyword spotting on a microcontroller").click()

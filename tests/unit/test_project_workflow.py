@@ -130,7 +130,8 @@ def test_a_step_from_the_wrong_state_is_refused_and_changes_nothing(
 
 @pytest.mark.parametrize("start, step, who", [
     ("draft", "submit", "other staff"), ("draft", "submit", "coordinator"), ("draft", "submit", "co-supervisor"),
-    ("submitted", "approve", "owner"), ("submitted", "approve", "student"), ("submitted", "approve", "other coordinator"),
+    ("submitted", "approve", "owner"), ("submitted", "approve", "student"),
+    ("submitted", "approve", "other coordinator"),
     ("submitted", "request_changes", "owner"), ("submitted", "reject", "other staff"),
     ("approved", "withdraw", "student"), ("approved", "withdraw", "co-supervisor"),
     ("approved", "withdraw", "other coordinator"),

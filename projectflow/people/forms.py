@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectChoice,
+                     StringField)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from ..core.forms import CheckboxListField, KeywordsField, strip
@@ -37,7 +38,7 @@ class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
                        filters=[strip])
     name = StringField("Full name", validators=[DataRequired(), Length(max=200)], filters=[strip])
-    roles = CheckboxListField("Roles", choices=[(r, ROLE_LABELS[r]) for r in ROLES],
+    roles = CheckboxListField("Roles", choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
                               validators=[InputRequired("Choose at least one role.")],
                               description="A person may hold several roles and switch between them.")
     expertise = KeywordsField("Expertise keywords (staff)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from ..cohorts.models import Cohort
 from ..core import clock
@@ -44,7 +45,7 @@ def _cohort_for(cohort_id: int, *, manage: bool = False) -> Cohort:
 
 def _project_form(cohort: Cohort, **kw) -> ProjectForm:
     form = ProjectForm(**kw)
-    form.co_supervisors.choices = [(s.user_id, s.member.name) for s in
+    form.co_supervisors.choices = [SelectChoice(s.user_id, s.member.name) for s in
                                    sorted(cohort.staff, key=lambda s: s.member.name.lower())
                                    if s.user_id != current_user.id and s.member.staff_profile is not None]
     return form
@@ -52,7 +53,7 @@ def _project_form(cohort: Cohort, **kw) -> ProjectForm:
 
 def _proposal_form(cohort: Cohort, **kw) -> ProposalForm:
     form = ProposalForm(**kw)
-    form.supervisor.choices = [(s.user_id, s.member.name) for s in
+    form.supervisor.choices = [SelectChoice(s.user_id, s.member.name) for s in
                                sorted(cohort.staff, key=lambda s: s.member.name.lower())
                                if s.member.staff_profile is not None and s.member.is_active]
     return form

@@ -97,3 +97,46 @@ def create_user_command(email: str, name: str, roles: tuple[str, ...], password:
         raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(f"Created {user.email} ({', '.join(user.ordered_roles())}).")
+
+
+@cli.command("allocate", with_appcontext=False)
+@click.option("--input", "input_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="problem.json to read.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="result.json to write.")
+@click.option("--objective", default="min-cost", show_default=True,
+              type=click.Choice(["min-cost", "greedy", "generous", "stable"]),
+              help="min-cost: fewest unassigned, then least sum of rank squared, then even loads; "
+                   "greedy: most 1st choices, then 2nd ...; generous: fewest at the worst rank, then the next "
+                   "...; stable: the student-optimal stable matching (supervisors must rank students).")
+def allocate_command(input_path: Path, output_path: Path, objective: str):
+    """Allocate students to projects from a JSON file, without any database.
+
+    Exits 0 when the allocation is optimal (or stable) and confirmed by the validator, 1 when the
+    input is malformed (each fault is named), 2 when no allocation could be made (infeasible, error).
+    """
+    from .solvers import ProblemError, allocate
+    from .solvers.problem_io import parse_problem, result_to_json
+
+    try:
+        problem = parse_problem(input_path.read_bytes(), objective)
+    except ProblemError as exc:
+        for fault in exc.problems[:50]:
+            click.echo(f"{input_path.name}: {fault}", err=True)
+        if len(exc.problems) > 50:
+            click.echo(f"{input_path.name}: ... and {len(exc.problems) - 50} more.", err=True)
+        click.echo(f"Nothing was allocated ({len(exc.problems)} problem(s) in the input).", err=True)
+        sys.exit(1)
+    result = allocate(problem, objective)
+    output_path.write_text(result_to_json(result), encoding="utf-8")
+    placed = len(result.assignments)
+    click.echo(f"{result.status}: {objective} allocation of {placed} of {len(problem.students)} students "
+               f"in {result.solve_seconds:.2f} s; profile {list(result.profile)}, worst rank {result.worst_rank}; "
+               f"validator: {'ok' if result.verdict and result.verdict.ok else 'REJECTED'}.")
+    for d in result.diagnosis:
+        click.echo(f"  {d.message}")
+    if result.message:
+        click.echo(result.message, err=True)
+    click.echo(f"Written to {output_path}.")
+    if result.status not in ("optimal", "stable"):
+        sys.exit(2)

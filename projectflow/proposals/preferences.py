@@ -58,6 +58,12 @@ def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
     return projects
 
 
+def approved_proposal_of(cohort: Cohort, student: User) -> Project | None:
+    """The student's own approved proposal: their project, which makes a preference list pointless."""
+    return db.session.scalar(select(Project).where(
+        Project.cohort_id == cohort.id, Project.proposed_by_id == student.id, Project.state == APPROVED))
+
+
 def check_can_change(cohort: Cohort, student: User, *, by: User) -> None:
     """Refuse unless ``by`` may change ``student``'s list now: the student until the deadline (checked
     here, on the server, whatever the page showed), a coordinator at any time."""
@@ -66,8 +72,7 @@ def check_can_change(cohort: Cohort, student: User, *, by: User) -> None:
         raise NotAllowed("Only a coordinator can enter preferences for another student.")
     if not cohort.is_student(student):
         raise NotAllowed("Only students of this cohort have preferences in it.")
-    own = db.session.scalar(select(Project).where(
-        Project.cohort_id == cohort.id, Project.proposed_by_id == student.id, Project.state == APPROVED))
+    own = approved_proposal_of(cohort, student)
     if own is not None:
         raise ListClosed(f"{'Your' if not on_behalf else 'Their'} own proposal “{own.title}” is approved: it is "
                          "the project, so no preference list is needed.")

@@ -217,7 +217,7 @@ def queue(cohort_id: int):
     return render_template("proposals/queue.html", cohort=cohort, state=state, labels=STATE_LABELS,
                            counts=queries.state_counts(cohort),
                            projects=queries.projects_of(cohort, state="" if state == "all" else state),
-                           loads=services.supervisor_loads(cohort), now=clock.now())
+                           now=clock.now())
 
 
 # --- the catalogue and preferences ---------------------------------------------------------------
@@ -247,9 +247,11 @@ def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editi
     ranked = preferences.projects_by_id(ranked_ids)
     plist = preferences.preference_list(cohort, student)
     open_now = cohort.preferences_open(clock.now())
+    own = preferences.approved_proposal_of(cohort, student)
     return render_template(
         "proposals/preferences.html", cohort=cohort, student=student, ranked=ranked, version=version,
-        plist=plist, open_now=open_now or editing_for is not None, deadline_passed=not open_now,
+        plist=plist, own_proposal=own, open_now=(open_now or editing_for is not None) and own is None,
+        deadline_passed=not open_now,
         editing_for=editing_for, unsaved=unsaved, form=PreferencesForm(),
         candidates=preferences.candidates(cohort, student, exclude=set(ranked_ids)),
         bookmarked=preferences.bookmarked_ids(student, cohort)), status

@@ -55,11 +55,12 @@ class FlowOutcome:
     message: str = ""
 
 
-def _pack(levels: list[int], spans, max_costs, num_nodes: int) -> list[int]:
-    """Weights for the longest run of ``levels`` whose combined cost stays in the safe range."""
+def _pack(levels: list[int], spans, max_costs, num_nodes: int, limit: int) -> list[int]:
+    """Weights for the longest run of ``levels`` (at most ``limit``) whose combined cost stays in the
+    safe range."""
     chosen = [levels[0]]
     best = [1]
-    for end in range(2, len(levels) + 1):
+    for end in range(2, min(len(levels), limit) + 1):
         run = levels[:end]
         weights = [0] * len(run)
         below = 0  # the largest swing the levels under this one can make, already weighted
@@ -119,8 +120,9 @@ def solve_lexicographic(network: Network) -> FlowOutcome:
     todo = list(range(len(network.levels)))
     rounds = 0
     flows = np.zeros(n_arcs, dtype=np.int64)
+    limit = len(todo)
     while todo:
-        weights = _pack(todo, network.spans, max_costs, network.num_nodes)
+        weights = _pack(todo, network.spans, max_costs, network.num_nodes, limit)
         run, todo = todo[:len(weights)], todo[len(weights):]
         costs = np.zeros(n_arcs, dtype=np.int64)
         for w, level in zip(weights, run):
@@ -133,6 +135,12 @@ def solve_lexicographic(network: Network) -> FlowOutcome:
         solver.set_nodes_supplies(np.arange(network.num_nodes, dtype=np.int32), supplies)
         status = solver.solve()
         rounds += 1
+        if status == solver.BAD_COST_RANGE and len(run) > 1:
+            # The solver's node prices can drift further than its up-front check allows for: pack
+            # fewer levels per round (a refusal, never a wrong answer).
+            todo = run + todo
+            limit = len(run) - 1
+            continue
         if status != solver.OPTIMAL:
             kind = "infeasible" if status in (solver.INFEASIBLE, solver.UNBALANCED) else "error"
             return FlowOutcome(kind, None, rounds, time.perf_counter() - started,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bench import import_people
+from bench import allocation, import_people
 
 
 def main() -> None:
-    import_people.main()
+    import_people.main([])
+    print()
+    allocation.main([])
 
 
 if __name__ == "__main__":

@@ -74,9 +74,6 @@ class Problem:
     fixed: tuple[Pair, ...] = ()  # approved self-proposals, coordinator decisions: always kept
     forbidden: tuple[Pair, ...] = ()  # never used
 
-    def has_supervisor_rankings(self) -> bool:
-        return any(t.preferences is not None for t in self.supervisors)
-
 
 @dataclass(frozen=True)
 class Assignment:

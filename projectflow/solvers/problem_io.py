@@ -11,6 +11,23 @@ problem.json::
 Supervisors' ``preferences``, ``fixed`` and ``forbidden`` are optional; ids are strings. Reading is
 strict: a missing or unknown field, a wrong type, a negative capacity, an unknown id or a duplicate is
 refused with a sentence naming the entry, so a typo never silently changes an allocation.
+
+result.json::
+
+    {"status": "optimal", "objective": "min-cost",
+     "assignments": [{"student": "s1", "project": "p3", "supervisor": "t1", "rank": 1}],
+     "unassigned": ["s5"], "profile": [640, 270, 79], "worst_rank": 3,
+     "loads": {"t1": 4}, "solve_seconds": 0.03,
+     "diagnosis": [{"reason": "competition", "message": "4 students ranked only ...", "students": [...]}],
+     "rank_cost": 1517, "load_cost": 912000, "message": "",
+     "solver": {"rounds": 1, "seconds": 0.02, "proof": "OR-Tools min-cost flow OPTIMAL in 1 round(s) ..."},
+     "validation": {"ok": true, "problems": []}}
+
+``status`` is "optimal" (proven), "stable", "infeasible" (fixed pairs overfill a capacity; see
+``message``) or "error". ``rank`` is null for a fixed pair the student did not rank; such pairs are
+left out of ``profile`` and ``rank_cost``. ``loads`` include fixed pairs. ``diagnosis`` explains every
+unassigned student once; ``reason`` is one of no-preferences, only-forbidden, no-places, competition
+(flow objectives), not-ranked and outranked (``stable``).
 """
 
 from __future__ import annotations

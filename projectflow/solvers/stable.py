@@ -100,6 +100,9 @@ def stable_allocation(problem: Problem) -> Result:
         waiting.append(i)
 
     waiting = list(range(len(free)))
+    # Every application ends with the pair kept or deleted for good, so there are at most as many
+    # applications as acceptable pairs: a guard against a bug turning into an endless loop.
+    applications_left = sum(len(acceptable) for acceptable in lists)
     while waiting:
         i = waiting.pop()
         acceptable = lists[i]
@@ -107,6 +110,9 @@ def stable_allocation(problem: Problem) -> Result:
             next_choice[i] += 1
         if next_choice[i] == len(acceptable):
             continue  # the student's list is exhausted: they stay unassigned
+        applications_left -= 1
+        if applications_left < 0:
+            raise RuntimeError("SPA-student made more applications than there are acceptable pairs.")
         j = acceptable[next_choice[i]]
         k = proj_sup[j]
         assigned[i] = j

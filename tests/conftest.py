@@ -174,3 +174,25 @@ def smtp_server(app):
         yield server
     finally:
         server.stop()
+
+
+# --- a cohort with its people, for the tests of what happens inside one ----------------------------
+
+@pytest.fixture
+def cohort(make):
+    return make.cohort(coordinator=make.coordinator(name="Cora Ordinator"))
+
+
+@pytest.fixture
+def coordinator(cohort):
+    return next(s.member for s in cohort.staff if s.is_coordinator)
+
+
+@pytest.fixture
+def supervisor(make, cohort):
+    return make.staff(cohort, name="Stella Staff")
+
+
+@pytest.fixture
+def student(make, cohort):
+    return make.student(cohort, name="Sam Student")

@@ -36,16 +36,6 @@ def cohort(make):
 
 
 @pytest.fixture
-def coordinator(cohort):
-    return next(s.member for s in cohort.staff if s.is_coordinator)
-
-
-@pytest.fixture
-def student(make, cohort):
-    return make.student(cohort, name="Sam Student")
-
-
-@pytest.fixture
 def projects(make, cohort):
     """Six approved projects, two by each of three supervisors: a, a, b, b, c, c."""
     a, b, c = (make.staff(cohort, name=f"Dr {x}") for x in "ABC")
@@ -388,6 +378,7 @@ def test_students_without_preferences(make, cohort, student, projects):
     make.student(make.cohort(code="ELSE"))  # another cohort's student is not this cohort's concern
     missing = [e.user_id for e in students_without_preferences(cohort)]
     assert sorted(missing) == sorted([student.id, own_pending.id])
+    assert own_approved.id not in missing and ranked.id not in missing
 
 
 # --- bookmarks --------------------------------------------------------------------------------------------

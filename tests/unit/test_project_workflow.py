@@ -17,21 +17,6 @@ from projectflow.proposals.models import Preference, Project
 from projectflow.proposals.preferences import preference_list, students_without_preferences
 
 
-@pytest.fixture
-def cohort(make):
-    return make.cohort(coordinator=make.coordinator(name="Cora Ordinator"))
-
-
-@pytest.fixture
-def coordinator(cohort):
-    return next(s.member for s in cohort.staff if s.is_coordinator)
-
-
-@pytest.fixture
-def supervisor(make, cohort):
-    return make.staff(cohort, name="Stella Staff")
-
-
 def events(project: Project) -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(
         AuditEvent.object_type == "projects", AuditEvent.object_id == project.id).order_by(AuditEvent.id)))

@@ -30,26 +30,6 @@ def _mail(smtp_server):
 
 
 @pytest.fixture
-def cohort(make):
-    return make.cohort(coordinator=make.coordinator(name="Cora Ordinator"))
-
-
-@pytest.fixture
-def coordinator(cohort):
-    return next(s.member for s in cohort.staff if s.is_coordinator)
-
-
-@pytest.fixture
-def supervisor(make, cohort):
-    return make.staff(cohort, name="Stella Staff")
-
-
-@pytest.fixture
-def student(make, cohort):
-    return make.student(cohort, name="Sam Student")
-
-
-@pytest.fixture
 def as_(client, login):
     """Sign in as ``user`` (signing out whoever was signed in) and return the client."""
 
@@ -633,7 +613,7 @@ def test_the_overview_shows_popularity_missing_lists_unranked_projects_and_short
     unranked = re.search(r'id="unranked-h".*?</section>', page, re.S).group(0)
     assert "Project 1" in unranked and "Project 0" not in unranked
     short_list = re.search(r'id="short-h".*?</section>', page, re.S).group(0)
-    assert "Shirley Short: offers 0" in short_list
+    assert f"{short.name}: offers 0" in short_list
 
 
 def test_who_may_not_see_the_overview(as_, make, cohort, supervisor, student):

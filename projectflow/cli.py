@@ -99,6 +99,33 @@ def create_user_command(email: str, name: str, roles: tuple[str, ...], password:
     click.echo(f"Created {user.email} ({', '.join(user.ordered_roles())}).")
 
 
+@cli.command("export-problem")
+@click.argument("cohort_id", type=int)
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="problem.json to write (the input of `projectflow allocate`).")
+@with_appcontext
+def export_problem_command(cohort_id: int, output_path: Path):
+    """Write the allocation problem of cohort COHORT_ID: students (by candidate number) with their
+    ranked approved projects, supervisors with their load limits, approved student proposals as
+    fixed pairs."""
+    import json
+
+    from .cohorts.models import Cohort
+    from .extensions import db
+    from .matching.problem import cohort_problem
+    from .solvers.problem_io import problem_to_dict
+
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise click.ClickException(f"There is no cohort with id {cohort_id}.")
+    problem = cohort_problem(cohort)
+    output_path.write_text(json.dumps(problem_to_dict(problem), indent=1) + "\n", encoding="utf-8")
+    ranked = sum(1 for s in problem.students if s.preferences)
+    click.echo(f"Wrote {output_path}: {len(problem.students)} students ({ranked} with preferences, "
+               f"{len(problem.fixed)} fixed pairs), {len(problem.projects)} projects, "
+               f"{len(problem.supervisors)} supervisors.")
+
+
 @cli.command("allocate", with_appcontext=False)
 @click.option("--input", "input_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="problem.json to read.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template, request
@@ -106,6 +107,15 @@ def _edited_meanwhile(exc: StaleDataError):
 
 def _server_error(exc):
     return error_page(500, "The error has been logged. Please try again; if it persists, tell the coordinator.")
+
+
+def same_site_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: a "next" or "back" parameter must not send
+    people to another site (``//host`` and ``/\\host`` are other sites to a browser)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
 
 
 def local_time(value, zone: str | ZoneInfo = "Europe/London", fmt: str = "%d %b %Y %H:%M") -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
 from ..core.auth import VIEW_ROLE_KEY, get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
+from ..core.web import same_site_path
 from ..core.forms import show_error
 from ..extensions import db, limiter, login_manager
 from . import services
@@ -39,16 +38,6 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site paths: a sign-in link must not bounce people to another site."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_submitted_email,
                methods=["POST"], deduct_when=_failed, scope="login-email",
@@ -71,7 +60,7 @@ def login():
         return render_template("auth/login.html", form=form), 401
     db.session.commit()
     login_user(user)
-    return redirect(_safe_next(request.args.get("next")) or url_for("home.index"))
+    return redirect(same_site_path(request.args.get("next")) or url_for("home.index"))
 
 
 @bp.post("/logout")

@@ -10,6 +10,7 @@ from ..cohorts.models import Cohort
 from ..core import clock
 from ..core.auth import get_or_404, require, roles_required
 from ..core.errors import DomainError, ValidationFailed
+from ..core.web import same_site_path
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, STAFF, STUDENT, User
 from . import preferences, queries, services
@@ -200,9 +201,7 @@ def bookmark(project_id: int):
     now_marked = preferences.toggle_bookmark(project, current_user)
     db.session.commit()
     flash(f"“{project.title}” {'bookmarked' if now_marked else 'removed from bookmarks'}.", "success")
-    back = request.form.get("next") or ""
-    return redirect(back if back.startswith("/") and not back.startswith("//")
-                    else url_for(".show", project_id=project.id))
+    return redirect(same_site_path(request.form.get("next")) or url_for(".show", project_id=project.id))
 
 
 # --- the coordinator's queue ----------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The built wheel is a working installation on its own: templates, static files and migrations are
-inside it, and `projectflow init` plus a page render work from a fresh virtual environment, away from
+inside it, and `projectflow init`, a page render and `projectflow allocate` work from a fresh virtual environment, away from
 the source tree."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -131,3 +132,14 @@ def test_the_installed_wheel_initialises_a_database_and_serves_the_sign_in_page(
     """)
     result = run([python, "-c", check], cwd=work, env=env)
     assert result.stdout.startswith("ok "), result.stdout
+
+    # The allocation engine ships too, and its file interface runs without any database.
+    (work / "problem.json").write_text(json.dumps({
+        "students": [{"id": "s1", "preferences": ["p1", "p2"]}, {"id": "s2", "preferences": ["p1"]}],
+        "projects": [{"id": "p1", "supervisor": "t1", "capacity": 1},
+                     {"id": "p2", "supervisor": "t1", "capacity": 1}],
+        "supervisors": [{"id": "t1", "capacity": 2}]}))
+    allocated = run([script, "allocate", "--input", "problem.json", "--output", "result.json"], cwd=work, env=env)
+    assert "optimal" in allocated.stdout, allocated.stdout
+    answer = json.loads((work / "result.json").read_text())
+    assert sorted((a["student"], a["project"]) for a in answer["assignments"]) == [("s1", "p2"), ("s2", "p1")]

@@ -1,6 +1,6 @@
 """The built wheel is a working installation on its own: templates, static files and migrations are
-inside it, and `projectflow init`, a page render and `projectflow allocate` work from a fresh virtual environment, away from
-the source tree."""
+inside it, and `projectflow init`, a page render and `projectflow allocate` work from a fresh virtual
+environment, away from the source tree."""
 
 from __future__ import annotations
 

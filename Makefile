@@ -24,8 +24,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/projectflow demo $(if $(RESET),--reset)
-	@echo "Serving http://$(HOST):$(PORT)  (Ctrl-C stops it)"
-	$(BIN)/projectflow run --host $(HOST) --port $(PORT)
+	@echo "Serving http://$(HOST):$(PORT) with the job runner beside it  (Ctrl-C stops both)"
+	@$(BIN)/projectflow scheduler & runner=$$!; trap 'kill $$runner 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/projectflow run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -42,9 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit.views import bp as audit_bp
     from .cohorts.views import bp as cohorts_bp
     from .home.views import bp as home_bp
+    from .matching.views import bp as matching_bp
     from .people.views import bp as people_bp
     from .proposals.views import bp as proposals_bp
 
-    for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, audit_bp):
+    for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, audit_bp):
         app.register_blueprint(blueprint)
     return app

@@ -78,6 +78,39 @@ def import_people_command(cohort_id: int, csv_file: Path):
     click.echo(f"Imported {csv_file.name} into {cohort.title}: {report.summary()}.")
 
 
+@cli.command("scheduler")
+@click.option("--once", is_flag=True, help="Run the jobs waiting now, then stop (instead of running for ever).")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between looks for new jobs.")
+@with_appcontext
+def scheduler_command(once: bool, interval: float):
+    """Run background jobs (allocation runs, ...) that the web app records. Keep one running beside
+    the web server; several may run at once, each job runs exactly once."""
+    from .core import jobs
+
+    def report(job):
+        click.echo(f"[job {job.id} {job.kind}] {job.state}: {job.error or job.message}")
+
+    if once:
+        click.echo(f"Ran {jobs.run_pending(on_job=report)} job(s).")
+        return
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()
+
+    def tick():
+        with app.app_context():
+            jobs.run_pending(on_job=report)
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    # One tick at a time (max_instances=1): a long job delays the next look instead of overlapping it.
+    scheduler.add_job(tick, "interval", seconds=interval, max_instances=1, coalesce=True, id="jobs")
+    click.echo(f"projectflow scheduler: looking for jobs every {interval:g} s (Ctrl-C stops it).")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Stopped.")
+
+
 @cli.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)

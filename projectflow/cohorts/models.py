@@ -46,6 +46,8 @@ class Cohort(db.Model):
     max_choices_per_supervisor: Mapped[int] = mapped_column(default=3)
     # The keywords staff pick from when describing projects (free ones may be added too).
     project_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Set when an allocation run is published (matching): preferences close for good then.
+    allocation_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
@@ -67,6 +69,8 @@ class Cohort(db.Model):
         return ZoneInfo(self.timezone)
 
     def preferences_open(self, now: datetime) -> bool:
+        if self.allocation_published_at is not None:
+            return False
         return self.preferences_deadline_at is None or now < self.preferences_deadline_at
 
     def is_student(self, user: User) -> bool:

@@ -143,6 +143,9 @@ def withdraw_project(project: Project, *, by: User, reason: str) -> Project:
     if project.is_self_proposal or not (by.id == project.owner_id or project.cohort.can_manage(by)):
         raise NotAllowed("Only the supervisor or a coordinator can withdraw a project.")
     _require_comment(reason, "Say why the project is withdrawn: the students who ranked it will read it.")
+    if project.cohort.allocation_published_at is not None:
+        raise InvalidState("The allocation has been published, so projects can no longer be withdrawn: "
+                           "the coordinator changes the allocation instead.")
     students = students_who_ranked(project)
     _move(project, (APPROVED,), WITHDRAWN, by=by, action="project.withdrawn", comment=reason,
           summary=f"Withdrew “{project.title}”", tell=[], message="")

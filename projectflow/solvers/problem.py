@@ -111,7 +111,7 @@ class SolverReport:
 
 @dataclass(frozen=True)
 class Result:
-    status: str  # "optimal" | "stable" | "infeasible" | "error"
+    status: str  # "optimal" | "stable" | "adjusted" (changed by hand) | "infeasible" | "error"
     objective: str
     assignments: tuple[Assignment, ...] = ()
     unassigned: tuple[str, ...] = ()

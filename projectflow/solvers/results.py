@@ -7,7 +7,7 @@ from .problem import Assignment, Problem, Result, SolverReport, load_cost
 
 
 def build_result(problem: Problem, objective: str, status: str, chosen: dict[str, str],
-                 solver: SolverReport, message: str = "") -> Result:
+                 solver: SolverReport, message: str = "", diagnose: bool = True) -> Result:
     """Build a Result from the project chosen for each student (fixed pairs included): ranks,
     profile, loads, costs and the diagnosis of whoever is left out. Shared by every objective."""
     projects = {p.id: p for p in problem.projects}
@@ -28,7 +28,7 @@ def build_result(problem: Problem, objective: str, status: str, chosen: dict[str
     for a in assignments:
         load[a.supervisor] += 1
     capacity = {t.id: t.capacity for t in problem.supervisors}
-    diagnosis = explain_unassigned(problem, objective, chosen, unassigned) if unassigned else ()
+    diagnosis = explain_unassigned(problem, objective, chosen, unassigned) if unassigned and diagnose else ()
     return Result(
         status=status, objective=objective, assignments=tuple(assignments), unassigned=tuple(unassigned),
         profile=tuple(profile), worst_rank=worst, loads=tuple(load.items()),

@@ -10,7 +10,10 @@ from collections import Counter
 
 from .problem import OBJECTIVES, Problem, Result, Verdict, load_cost
 
-STATUSES = ("optimal", "stable", "infeasible", "error")
+# "adjusted": an engine result changed by hand (the app's manual moves); checked like a success,
+# except that nobody claims it explains its unassigned students.
+STATUSES = ("optimal", "stable", "adjusted", "infeasible", "error")
+SUCCESSES = ("optimal", "stable", "adjusted")
 
 
 def validate(problem: Problem, result: Result) -> Verdict:
@@ -66,7 +69,7 @@ def validate(problem: Problem, result: Result) -> Verdict:
         if true_rank is not None:
             ranks.append(true_rank)
     placed = {a.student: a.project for a in result.assignments}
-    if result.status in ("optimal", "stable"):
+    if result.status in SUCCESSES:
         for sid, pid in fixed.items():
             if placed.get(sid) != pid:
                 problems.append(f"The fixed pair {sid!r} - {pid!r} is not kept.")
@@ -82,7 +85,7 @@ def validate(problem: Problem, result: Result) -> Verdict:
 
     worst = max(ranks, default=None)
     profile = tuple(sum(1 for r in ranks if r == k) for k in range(1, (worst or 0) + 1))
-    if result.status in ("optimal", "stable"):
+    if result.status in SUCCESSES:
         if tuple(result.profile) != profile:
             problems.append(f"The profile is {list(profile)}, not {list(result.profile)}.")
         if result.worst_rank != worst:
@@ -98,7 +101,7 @@ def validate(problem: Problem, result: Result) -> Verdict:
         if result.load_cost != cost:
             problems.append(f"The load cost is {cost}, not {result.load_cost}.")
         explained = Counter(s for d in result.diagnosis for s in d.students)
-        if set(explained) != set(result.unassigned) or any(n > 1 for n in explained.values()):
+        if result.status != "adjusted" and set(explained) != set(result.unassigned) or any(n > 1 for n in explained.values()):
             problems.append("The diagnosis does not explain each unassigned student exactly once.")
     if result.objective == "stable" and result.status == "stable":
         blocking = blocking_pairs(problem, placed)

@@ -1,0 +1,90 @@
+// Allocation pages: a running run's progress, polled until it finishes; and the live check of a
+// hand move (the server checks again when the move is sent).
+(function () {
+  "use strict";
+
+  const progress = document.getElementById("run-progress");
+  if (progress && document.getElementById("run-bar")) {
+    const bar = document.getElementById("run-bar");
+    const message = document.getElementById("run-message");
+    const stuck = document.getElementById("run-stuck");
+    const poll = () => {
+      fetch(progress.dataset.url, { headers: { Accept: "application/json" } })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+        .then((data) => {
+          if (data.finished) {
+            window.location.assign(progress.dataset.doneUrl);
+            return;
+          }
+          if (data.job) {
+            bar.value = data.job.progress;
+            bar.textContent = data.job.progress + "%";
+            message.textContent = data.job.message;
+            stuck.classList.toggle("d-none", !data.job.stuck);
+          }
+          window.setTimeout(poll, 1000);
+        })
+        .catch(() => window.setTimeout(poll, 3000));
+    };
+    window.setTimeout(poll, 500);
+  }
+
+  const form = document.getElementById("move-form");
+  if (!form) {
+    return;
+  }
+  const student = form.querySelector("select[name=student]");
+  const project = form.querySelector("select[name=project]");
+  const panel = document.getElementById("move-check");
+
+  function item(text, kind) {
+    const li = document.createElement("li");
+    li.className = kind;
+    li.textContent = text;
+    return li;
+  }
+
+  function figures(label, f) {
+    const worst = f.worst_rank === null ? "none" : f.worst_rank;
+    return label + ": " + f.placed + " placed, " + f.unplaced + " without a project, choices given " +
+      JSON.stringify(f.profile) + ", worst choice " + worst + ".";
+  }
+
+  function render(data) {
+    panel.replaceChildren();
+    const box = document.createElement("div");
+    box.className = "alert " + (data.ok ? (data.warnings.length ? "alert-warning" : "alert-success") : "alert-danger");
+    const heading = document.createElement("strong");
+    heading.textContent = data.ok ? "This move keeps every rule." : "This move is not allowed.";
+    box.append(heading);
+    const list = document.createElement("ul");
+    list.className = "mb-0";
+    data.problems.forEach((p) => list.append(item(p, "")));
+    data.warnings.forEach((w) => list.append(item(w, "")));
+    if (data.after) {
+      list.append(item(figures("Now", data.before), "text-body-secondary"));
+      list.append(item(figures("After the move", data.after), "fw-semibold"));
+    }
+    box.append(list);
+    panel.append(box);
+    form.querySelector("button[type=submit]").disabled = !data.ok;
+  }
+
+  function check() {
+    const params = new URLSearchParams({ student: student.value, project: project.value });
+    panel.textContent = "Checking…";
+    fetch(form.dataset.checkUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then((response) => response.json().then((data) => ({ response, data })))
+      .then(({ response, data }) => {
+        if (response.ok) {
+          render(data);
+        } else {
+          panel.textContent = data.message || "The move could not be checked.";
+        }
+      })
+      .catch(() => { panel.textContent = "The move could not be checked: is the server reachable?"; });
+  }
+
+  student.addEventListener("change", check);
+  project.addEventListener("change", check);
+})();

@@ -277,8 +277,8 @@ class _Cohort:
             opening = "You are on a project you did not rank"
         else:
             opening = f"You got your {_ordinal(rank)} choice"
-        clauses = _clauses(reasons)
-        return f"{opening}: {'; '.join(clauses)}. {self.closing(sid, project, reasons)}"
+        because = f": {'; '.join(_clauses(reasons))}" if reasons else ""
+        return f"{opening}{because}. {self.closing(sid, project, reasons)}"
 
     def closing(self, sid: str, project: str | None, reasons: tuple[ChoiceReason, ...]) -> str:
         """The objective's sentence, with its counterfactual only when it is known to hold."""
@@ -288,6 +288,9 @@ class _Cohort:
         describe = _DESCRIBE[self.objective]
         if self.adjusted:
             return f"{describe}, but places were changed by hand after it was computed."
+        if project is not None and project not in self.students[sid].preferences:
+            # The engine only places a student on a project they ranked (or their own proposal).
+            return f"{describe}; please ask the coordinator about your place."
         if "room-left" in codes:
             return (f"{describe}; please ask the coordinator why you were not moved to a choice that "
                     f"still has room.")

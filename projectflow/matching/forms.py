@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from .models import APP_OBJECTIVES, OBJECTIVE_LABELS
 
 
 class RunForm(FlaskForm):
-    objective = SelectField("Objective", choices=[(o, OBJECTIVE_LABELS[o]) for o in APP_OBJECTIVES],
+    objective = SelectField("Objective", choices=[SelectChoice(o, OBJECTIVE_LABELS[o]) for o in APP_OBJECTIVES],
                             default="min-cost", validators=[InputRequired()],
                             description="Every objective first places as many students as possible.")
     note = StringField("Note", validators=[Length(max=200)],

@@ -191,6 +191,12 @@ def standing_result(run: AllocationRun, problem: Problem | None = None,
     return replace(result, verdict=validate(problem, result))
 
 
+def moved_students(run: AllocationRun) -> set[str]:
+    """Candidate numbers of the students whose place differs from the engine's result."""
+    engine, now = _engine_choice(run), current_choice(run)
+    return {s for s in set(engine) | set(now) if engine.get(s) != now.get(s)}
+
+
 def _engine_choice(run: AllocationRun) -> dict[str, str]:
     return {a["student"]: a["project"] for a in (run.result or {}).get("assignments", [])}
 

@@ -200,3 +200,44 @@ def allocate_command(input_path: Path, output_path: Path, objective: str):
     click.echo(f"Written to {output_path}.")
     if result.status not in ("optimal", "stable"):
         sys.exit(2)
+
+
+@cli.command("assign-markers", with_appcontext=False)
+@click.option("--input", "input_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="markers.json to read.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="result.json to write.")
+def assign_markers_command(input_path: Path, output_path: Path):
+    """Choose a second marker for each project from a JSON file, without any database: never a
+    supervisor or a declared conflict; as many projects marked as possible, then the most expertise
+    overlap, then loads even above the fair share, within each person's maximum.
+
+    Exits 0 when the assignment is optimal and confirmed by the validator, 1 when the input is
+    malformed (each fault is named), 2 when no assignment could be made (infeasible, error).
+    """
+    from .solvers import ProblemError, assign_markers
+    from .solvers.markers_io import marker_result_to_json, parse_marker_problem
+
+    try:
+        problem = parse_marker_problem(input_path.read_bytes())
+    except ProblemError as exc:
+        for fault in exc.problems[:50]:
+            click.echo(f"{input_path.name}: {fault}", err=True)
+        if len(exc.problems) > 50:
+            click.echo(f"{input_path.name}: ... and {len(exc.problems) - 50} more.", err=True)
+        click.echo(f"No markers were assigned ({len(exc.problems)} problem(s) in the input).", err=True)
+        sys.exit(1)
+    result = assign_markers(problem)
+    output_path.write_text(marker_result_to_json(result), encoding="utf-8")
+    loads = [n for _, n in result.loads]
+    click.echo(f"{result.status}: second markers for {len(result.assignments)} of {len(problem.projects)} "
+               f"projects in {result.solve_seconds:.2f} s; overlap {result.overlap_total}, fair share "
+               f"{result.fair_share}, largest load {max(loads, default=0)}, load cost {result.load_cost}; "
+               f"validator: {'ok' if result.verdict and result.verdict.ok else 'REJECTED'}.")
+    for d in result.diagnosis:
+        click.echo(f"  {d.message}")
+    if result.message:
+        click.echo(result.message, err=True)
+    click.echo(f"Written to {output_path}.")
+    if result.status != "optimal":
+        sys.exit(2)

@@ -50,7 +50,7 @@ def demo_command(reset: bool, seed: int):
         click.echo(f"Loaded: {stats}")
     click.echo("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
     for role, email in demo_logins():
-        click.echo(f"  {role:<12} {email}")
+        click.echo(f"  {role:<32} {email}")
 
 
 @cli.command("import-people")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
 from .cohorts import importing, services as cohort_services
-from .cohorts.models import CohortStaff, Enrolment
+from .cohorts.models import Cohort, CohortStaff, Enrolment
 from .core import clock, mail
 from .demo_projects import add_proposal_round
 from .core.passwords import hash_password
@@ -28,6 +28,7 @@ COORDINATOR_EMAIL = f"coordinator@{DOMAIN}"
 ADMIN_EMAIL = f"admin@{DOMAIN}"
 N_STUDENTS = 120
 N_STAFF = 40
+PREVIOUS_STUDENTS = 80  # last year's cohort, already allocated
 
 # An international MSc cohort: given names and family names from the places such a programme recruits.
 GIVEN_NAMES = [
@@ -77,10 +78,16 @@ def has_demo_data() -> bool:
 
 def demo_logins() -> list[tuple[str, str]]:
     """One login per role, for the README and ``make demo``."""
+    from .demo_allocation import demo_student_with_explanation
+
+    current = db.session.scalar(select(Cohort.id).order_by(Cohort.academic_year.desc()).limit(1))
     student = db.session.scalar(select(User.email).join(Enrolment, Enrolment.user_id == User.id)
-                                .where(User.email.like(f"%@{DOMAIN}")).order_by(User.id).limit(1))
+                                .where(User.email.like(f"%@{DOMAIN}"), Enrolment.cohort_id == current)
+                                .order_by(User.id).limit(1))
+    allocated = demo_student_with_explanation()
     return [
         ("student", student or f"(no student yet)@{DOMAIN}"),
+        ("student (last year, allocated)", allocated or f"(no allocation yet)@{DOMAIN}"),
         ("staff", f"staff@{DOMAIN}"),
         ("coordinator", COORDINATOR_EMAIL),
         ("admin", ADMIN_EMAIL),
@@ -101,8 +108,9 @@ def _slug(text: str) -> str:
     return "".join(ch for ch in text.lower().replace("ü", "u") if ch.isalnum())
 
 
-def people_csv(seed: int, academic_year: int) -> str:
-    """The cohort's people as the CSV a coordinator would import."""
+def people_csv(seed: int, academic_year: int, n_students: int = N_STUDENTS, student_seed: int | None = None) -> str:
+    """The cohort's people as the CSV a coordinator would import: the same staff for a given seed;
+    ``student_seed`` gives another year's students."""
     rng = random.Random(seed)
     taken: set[tuple[str, str]] = set()
     lines = ["email,name,role,expertise,max_load"]
@@ -114,44 +122,75 @@ def people_csv(seed: int, academic_year: int) -> str:
         name = f"{rng.choice(TITLES)} {given} {family}"
         lines.append(f'{email},"{name}",staff,{";".join(keywords)},{rng.choice([3, 4, 4, 5, 5, 6])}')
     suffix = str(academic_year)[-2:]
-    for given, family in _unique_names(rng, N_STUDENTS, taken):
+    if student_seed is not None:
+        rng = random.Random(student_seed)
+    for given, family in _unique_names(rng, n_students, taken):
         email = f"{_slug(given)}.{_slug(family)}{suffix}@{DOMAIN}"
         lines.append(f'{email},"{given} {family}",student,,')
     return "\n".join(lines) + "\n"
 
 
 def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: None) -> str:
-    """Build the demo installation; the caller commits."""
+    """Build the demo installation: last year's cohort, allocated and published, and this year's,
+    in its preference round with a trial allocation run. Commits as it goes (the allocation runs are
+    solved by the job runner, which commits); the caller commits the rest."""
+    from .demo_allocation import allocate_previous_year, solve_runs
+
     now = clock.now()
     year = current_academic_year(now)
-    admin = people_services.create_user(email=ADMIN_EMAIL, name="Alex Morgan", roles=[ADMIN], by=None)
-    coordinator = people_services.create_user(
-        email=COORDINATOR_EMAIL, name="Prof Helen Carter", roles=[STAFF, COORDINATOR], by=admin,
-        expertise=["computer vision", "deep learning", "robot learning"], max_load=3)
+    with clock.frozen(datetime(year - 1, 9, 15, 9, tzinfo=timezone.utc)):
+        admin = people_services.create_user(email=ADMIN_EMAIL, name="Alex Morgan", roles=[ADMIN], by=None)
+        coordinator = people_services.create_user(
+            email=COORDINATOR_EMAIL, name="Prof Helen Carter", roles=[STAFF, COORDINATOR], by=admin,
+            expertise=["computer vision", "deep learning", "robot learning"], max_load=3)
+    progress(5)
+    # Last year's cohort went through the same steps a year earlier: built with the clock moved back.
+    with clock.frozen(datetime(year - 1, 10, 6, 9, tzinfo=timezone.utc)):
+        previous = _cohort_with_people(year - 1, coordinator, seed, n_students=PREVIOUS_STUDENTS,
+                                       student_seed=seed + year - 1)
+    with clock.frozen(datetime(year - 1, 11, 3, 9, tzinfo=timezone.utc)):
+        add_proposal_round(previous, coordinator, random.Random(seed + 2))
+    mail.discard_queued()
+    db.session.commit()
+    allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
+    progress(25)
+
+    cohort = _cohort_with_people(year, coordinator, seed)
+    progress(40)
+    round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
+    _set_demo_password(admin)
+    # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
+    mail.discard_queued()
+    db.session.commit()
+    progress(20)
+    solve_runs(cohort, coordinator, [("min-cost", "Trial run before the deadline")])
     progress(10)
+    db.session.refresh(cohort)
+    return (f"cohort {cohort.title}: {len(cohort.enrolments)} students, "
+            f"{len(cohort.staff)} staff (including the coordinator), {round_stats['projects']} staff projects, "
+            f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
+            f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
+            f"allocation published")
+
+
+def _cohort_with_people(year: int, coordinator: User, seed: int, n_students: int = N_STUDENTS,
+                        student_seed: int | None = None) -> Cohort:
     cohort = cohort_services.create_cohort({
         "programme_name": "Applied Machine Learning", "programme_code": "I460",
         "academic_year": year, "timezone": "Europe/London",
         **cohort_services.default_phase_dates(year),
     }, by=coordinator)
-    progress(10)
-    importing.import_people(cohort, people_csv(seed, year).encode(), by=coordinator,
-                            filename=f"i460-{year}-people.csv", rng=random.Random(seed))
-    progress(50)
-    # Everyone signs in with the one demo password: hashing it once keeps `make demo` quick.
+    importing.import_people(cohort, people_csv(seed, year, n_students, student_seed).encode(), by=coordinator,
+                            filename=f"i460-{year}-people.csv", rng=random.Random(seed + year))
+    return cohort
+
+
+def _set_demo_password(admin: User) -> None:
+    # Everyone signs in with the one demo password: hashing it once keeps `make demo` quick. Only
+    # the demo's own accounts: real accounts of an installation keep their passwords.
     shared_hash = hash_password(DEMO_PASSWORD)
-    # Only the demo's own accounts: real accounts of an installation keep their passwords.
-    in_cohort = (User.id.in_(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id))
-                 | User.id.in_(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
-    for user in db.session.scalars(select(User).where(in_cohort | (User.id == admin.id))):
+    in_demo = (User.id.in_(select(Enrolment.user_id)) | User.id.in_(select(CohortStaff.user_id))) \
+        & User.email.like(f"%@{DOMAIN}")
+    for user in db.session.scalars(select(User).where(in_demo | (User.id == admin.id))):
         user.password_hash = shared_hash
     db.session.flush()
-    progress(10)
-    round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
-    # The demo's history (approvals, proposals) is not mailed to anybody.
-    mail.discard_queued()
-    progress(20)
-    db.session.refresh(cohort)
-    return (f"cohort {cohort.title}: {len(cohort.enrolments)} students, "
-            f"{len(cohort.staff)} staff (including the coordinator), {round_stats['projects']} staff projects, "
-            f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists")

@@ -15,6 +15,7 @@ from ..core.audit import AuditEvent
 from ..core.notifications import Notification, unread_count
 from ..core.auth import current_view_role, roles_required
 from ..extensions import db
+from ..matching.models import PUBLISHED, Allocation, AllocationRun
 from ..people.models import ADMIN, COORDINATOR, ROLES, STAFF, STUDENT, User, UserRole
 
 bp = Blueprint("home", __name__)
@@ -63,8 +64,11 @@ def student():
         PreferenceList.student_id == current_user.id, PreferenceList.cohort_id.in_(cohort_ids)))}
     proposals = {p.cohort_id: p for p in db.session.scalars(select(Project).where(
         Project.proposed_by_id == current_user.id, Project.cohort_id.in_(cohort_ids)).order_by(Project.id))}
+    allocations = {a.run.cohort_id: a for a in db.session.scalars(
+        select(Allocation).join(AllocationRun).where(Allocation.student_id == current_user.id,
+                                                     AllocationRun.state == PUBLISHED))}
     return render_template("home/student.html", enrolments=enrolments, lists=lists, proposals=proposals,
-                           now=clock.now())
+                           allocations=allocations, now=clock.now())
 
 
 @bp.get("/staff")

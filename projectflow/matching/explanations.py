@@ -46,13 +46,12 @@ REASON_WORDS = {
 def _figures(r: ChoiceReason) -> str:
     d = r.details()
     if r.reason == "project-full":
-        parts = [f"{d.get('taken', 0)} of {d.get('capacity', 0)} places taken"]
-        if d.get("higher"):
-            parts.append(f"{d['higher']} ranked it higher than you did")
-        if d.get("same"):
-            parts.append(f"{d['same']} ranked it as high as you did")
-        if d.get("lower"):
-            parts.append(f"{d['lower']} ranked it lower")
+        capacity = d.get("capacity", 0)
+        parts = [f"{d.get('taken', 0)} of {capacity} place{'' if capacity == 1 else 's'} taken"]
+        for key, words in (("higher", "ranked it higher than you did"), ("same", "ranked it as high as you did"),
+                           ("lower", "ranked it lower than you did")):
+            if d.get(key):
+                parts.append(f"{d[key]} student{'' if d[key] == 1 else 's'} on it {words}")
         return "; ".join(parts)
     if r.reason == "supervisor-full":
         return f"the supervisor has {d.get('supervisor_load', 0)} students, their limit of {d.get('supervisor_capacity', 0)}"

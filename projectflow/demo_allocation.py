@@ -1,0 +1,65 @@
+"""The demo's allocations: last year's cohort allocated and published (with one hand move), and a
+trial run of this year's cohort, each run solved by the job runner as `projectflow scheduler` would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from .cohorts.models import Cohort
+from .core import clock, jobs, mail
+from .extensions import db
+from .matching import services
+from .matching.models import Allocation, AllocationRun
+from .people.models import User
+from .proposals.models import APPROVED, Project
+
+
+def solve_runs(cohort: Cohort, coordinator: User, objectives: list[tuple[str, str]]) -> list[AllocationRun]:
+    """Start and solve one run per (objective, note), one after the other. Commits (the job runner does)."""
+    runs = []
+    for objective, note in objectives:
+        run = services.start_run(cohort, objective=objective, note=note, by=coordinator)
+        db.session.commit()
+        jobs.run_pending()
+        db.session.refresh(run)
+        runs.append(run)
+    return runs
+
+
+def place_one_by_hand(run: AllocationRun, coordinator: User) -> bool:
+    """Place the first student left out on a project that still has room, as a coordinator would
+    after talking to them; False when nobody is left out or nothing has room."""
+    placed = {a.student_id for a in run.allocations}
+    left_out = [e.student for e in sorted(run.cohort.enrolments, key=lambda e: e.student.name) if e.user_id not in placed]
+    projects = db.session.scalars(select(Project).where(Project.cohort_id == run.cohort_id, Project.state == APPROVED,
+                                                        Project.proposed_by_id.is_(None)).order_by(Project.id)).all()
+    for student in left_out:
+        for project in projects:
+            if services.check_move(run, student, project).ok:
+                services.move_student(run, student, project, by=coordinator)
+                return True
+    return False
+
+
+def allocate_previous_year(cohort: Cohort, coordinator: User, at: datetime) -> AllocationRun:
+    """Two runs to compare, a hand move on the better one, then publication a day later."""
+    with clock.frozen(at):
+        best, _ = solve_runs(cohort, coordinator, [("min-cost", "Main run after the deadline"),
+                                                   ("greedy", "For comparison: most first choices")])
+    with clock.frozen(at + timedelta(hours=2)):
+        place_one_by_hand(best, coordinator)
+        db.session.commit()
+    with clock.frozen(at + timedelta(days=1)):
+        services.publish_run(best, by=coordinator)
+        mail.discard_queued()  # the people told are told in the app; nobody is mailed
+        db.session.commit()
+    return best
+
+
+def demo_student_with_explanation() -> str | None:
+    """A student of the published allocation who did not get their 1st choice: their page explains why."""
+    return db.session.scalar(
+        select(User.email).join(Allocation, Allocation.student_id == User.id).join(AllocationRun)
+        .where(AllocationRun.state == "published", Allocation.rank >= 2).order_by(User.id).limit(1))

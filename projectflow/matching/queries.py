@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -14,6 +15,9 @@ from ..proposals.models import Project
 from ..solvers import Result
 from . import services
 from .models import Allocation, AllocationRun
+
+
+KEY = re.compile(r"\b[pt]\d+\b")
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,17 @@ def review(run: AllocationRun) -> Review:
     chosen = {candidate_of[a.student_id]: f"p{a.project_id}" for a in allocations}
     standing = services.standing_result(run, problem, chosen)
 
-    engine_reasons = {s: d["message"] for d in (run.result or {}).get("diagnosis", []) for s in d["students"]}
+    ids = [int(t.id[1:]) for t in problem.supervisors]
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    projects = list(db.session.scalars(select(Project).where(Project.id.in_([int(p.id[1:]) for p in problem.projects]))
+                                       .order_by(Project.title)))
+    names = {**{f"p{p.id}": f"“{p.title}”" for p in projects}, **{f"t{uid}": u.name for uid, u in people.items()}}
+
+    def readable(message: str) -> str:
+        # The engine names projects and supervisors by key (p12, t7); the coordinator reads titles and names.
+        return KEY.sub(lambda m: names.get(m.group(0), m.group(0)), message)
+
+    engine_reasons = {s: readable(d["message"]) for d in (run.result or {}).get("diagnosis", []) for s in d["students"]}
     unplaced = [Unplaced(student_of[c], c, engine_reasons.get(c, "Taken off their project by hand."))
                 for c in standing.unassigned if c in student_of]
     unplaced.sort(key=lambda u: u.student.name.lower())
@@ -84,16 +98,12 @@ def review(run: AllocationRun) -> Review:
     for a in allocations:
         by_supervisor.setdefault(a.supervisor_id, []).append(a)
     loads = dict(standing.loads)
-    ids = [int(t.id[1:]) for t in problem.supervisors]
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
     supervisors = [SupervisorRow(people[int(t.id[1:])], loads.get(t.id, 0), t.capacity,
                                  tuple(sorted(by_supervisor.get(int(t.id[1:]), []), key=lambda a: a.student.name)))
                    for t in problem.supervisors if int(t.id[1:]) in people]
     supervisors.sort(key=lambda r: (-r.percent, r.supervisor.name.lower()))
     allocations.sort(key=lambda a: a.student.name.lower())
     solver = (run.result or {}).get("solver", {})
-    projects = list(db.session.scalars(select(Project).where(Project.id.in_([int(p.id[1:]) for p in problem.projects]))
-                                       .order_by(Project.title)))
     return Review(run, standing, allocations, unplaced, supervisors, candidate_of,
                   _compare(run, standing, chosen), solver.get("proof", ""), projects)
 

@@ -25,6 +25,10 @@ class Round:
 
 @pytest.fixture
 def round_(make, cohort, coordinator):
+    return build_round(make, cohort, coordinator)
+
+
+def build_round(make, cohort, coordinator) -> Round:
     cohort.min_preferences = 1
     db.session.commit()
     lee = make.staff(cohort, name="Dr Lee", max_load=2)

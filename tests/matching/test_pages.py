@@ -55,6 +55,7 @@ def test_a_coordinator_starts_a_run_watches_it_and_reviews_the_result(as_, round
     body = main_text(page)
     assert "Students placed 3 of 4" in body and "Optimal (proven)" in body
     assert "Without a project 1" in body and "competed for" in body  # the reason, not a bare failure
+    assert "full supervisors: Dr" in body and "“Protein folding”" in body  # named, not keyed
     assert "Dr Lee" in body and "2 / 2" in body and "1 / 1" in body  # loads against limits
     assert "This is the first run with a result." in body
 

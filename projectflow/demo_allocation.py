@@ -10,8 +10,8 @@ from sqlalchemy import select
 from .cohorts.models import Cohort
 from .core import clock, jobs, mail
 from .extensions import db
-from .matching import services
-from .matching.models import Allocation, AllocationRun
+from .matching import second_markers, services
+from .matching.models import Allocation, AllocationRun, MarkerAssignment
 from .people.models import User
 from .proposals.models import APPROVED, Project
 
@@ -55,7 +55,32 @@ def allocate_previous_year(cohort: Cohort, coordinator: User, at: datetime) -> A
         services.publish_run(best, by=coordinator)
         mail.discard_queued()  # the people told are told in the app; nobody is mailed
         db.session.commit()
+    with clock.frozen(at + timedelta(days=3)):
+        _second_markers(best, coordinator)
+        mail.discard_queued()
+        db.session.commit()
     return best
+
+
+def _second_markers(run: AllocationRun, coordinator: User) -> None:
+    """A declared conflict, the engine's choice, one marker changed by hand, then publication."""
+    first = min(run.allocations, key=lambda a: a.id)
+    other = next(s.member for s in sorted(run.cohort.staff, key=lambda s: s.user_id)
+                 if s.user_id not in first.project.supervisor_ids() and not s.is_coordinator)
+    second_markers.declare_conflict(run.cohort, other, first.student,
+                                    "Was the student's line manager in industry.", by=coordinator)
+    second_markers.assign_second_markers(run.cohort, by=coordinator)
+    db.session.flush()
+    for allocation in sorted(run.allocations, key=lambda a: a.id)[1:]:
+        for member in sorted(run.cohort.staff, key=lambda s: s.user_id):
+            if not second_markers.check_marker(allocation, member.member).problems:
+                current = db.session.scalar(select(MarkerAssignment).where(
+                    MarkerAssignment.allocation_id == allocation.id))
+                if current is None or current.marker_id != member.user_id:
+                    second_markers.change_marker(allocation, member.member, by=coordinator)
+                    second_markers.publish_second_markers(run.cohort, by=coordinator)
+                    return
+    second_markers.publish_second_markers(run.cohort, by=coordinator)
 
 
 def demo_student_with_explanation() -> str | None:

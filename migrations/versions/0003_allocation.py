@@ -1,4 +1,4 @@
-"""allocation runs, allocations, jobs
+"""allocation runs, allocations, second markers, marking conflicts, jobs
 
 Revision ID: 0003
 Revises: 0002
@@ -41,6 +41,24 @@ def upgrade():
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_jobs_cohort_id'), ['cohort_id'], unique=False)
         batch_op.create_index('ix_jobs_state_id', ['state', 'id'], unique=False)
+
+    op.create_table('marking_conflicts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('student_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('declared_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_marking_conflicts_cohort_id_cohorts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['declared_by_id'], ['users.id'], name=op.f('fk_marking_conflicts_declared_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['staff_id'], ['users.id'], name=op.f('fk_marking_conflicts_staff_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['student_id'], ['users.id'], name=op.f('fk_marking_conflicts_student_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_marking_conflicts')),
+    sa.UniqueConstraint('cohort_id', 'staff_id', 'student_id', name='uq_marking_conflicts_pair')
+    )
+    with op.batch_alter_table('marking_conflicts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_marking_conflicts_cohort_id'), ['cohort_id'], unique=False)
 
     op.create_table('allocation_runs',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -104,15 +122,39 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_allocations_student_id'), ['student_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_allocations_supervisor_id'), ['supervisor_id'], unique=False)
 
+    op.create_table('marker_assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('allocation_id', sa.Integer(), nullable=False),
+    sa.Column('marker_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=10), nullable=False),
+    sa.Column('overlap', sa.Integer(), nullable=False),
+    sa.Column('is_moved', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("role IN ('second')", name=op.f('ck_marker_assignments_role_known')),
+    sa.CheckConstraint('overlap >= 0', name=op.f('ck_marker_assignments_overlap_not_negative')),
+    sa.ForeignKeyConstraint(['allocation_id'], ['allocations.id'], name=op.f('fk_marker_assignments_allocation_id_allocations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['marker_id'], ['users.id'], name=op.f('fk_marker_assignments_marker_id_users'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_marker_assignments')),
+    sa.UniqueConstraint('allocation_id', 'role', name='uq_marker_assignments_allocation_role')
+    )
+    with op.batch_alter_table('marker_assignments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_marker_assignments_marker_id'), ['marker_id'], unique=False)
+
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('allocation_published_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('second_markers_published_at', sa.DateTime(timezone=True), nullable=True))
 
 
 
 def downgrade():
     with op.batch_alter_table('cohorts', schema=None) as batch_op:
+        batch_op.drop_column('second_markers_published_at')
         batch_op.drop_column('allocation_published_at')
 
+    with op.batch_alter_table('marker_assignments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_marker_assignments_marker_id'))
+
+    op.drop_table('marker_assignments')
     with op.batch_alter_table('allocations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_allocations_supervisor_id'))
         batch_op.drop_index(batch_op.f('ix_allocations_student_id'))
@@ -124,6 +166,10 @@ def downgrade():
         batch_op.drop_index('uq_allocation_runs_one_published', sqlite_where=sa.text("state = 'published'"), postgresql_where=sa.text("state = 'published'"))
 
     op.drop_table('allocation_runs')
+    with op.batch_alter_table('marking_conflicts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_marking_conflicts_cohort_id'))
+
+    op.drop_table('marking_conflicts')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_state_id')
         batch_op.drop_index(batch_op.f('ix_jobs_cohort_id'))

@@ -48,6 +48,8 @@ class Cohort(db.Model):
     project_keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Set when an allocation run is published (matching): preferences close for good then.
     allocation_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the second markers of the published allocation are published to the markers.
+    second_markers_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from .models import APP_OBJECTIVES, OBJECTIVE_LABELS
@@ -26,3 +26,14 @@ class MoveForm(FlaskForm):
 
 class PublishForm(FlaskForm):
     pass
+
+
+class MarkerForm(FlaskForm):
+    marker = SelectField("Second marker", coerce=int, validators=[InputRequired()])
+
+
+class ConflictForm(FlaskForm):
+    staff = SelectField("Member of staff", coerce=int, validators=[InputRequired()])
+    student = SelectField("Student", coerce=int, validators=[InputRequired()])
+    reason = TextAreaField("Conflict", validators=[InputRequired(), Length(max=500)], render_kw={"rows": 2},
+                           description="E.g. a relative, or the student's line manager at work. Kept in the audit log.")

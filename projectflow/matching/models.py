@@ -151,3 +151,47 @@ class Allocation(db.Model):
     student: Mapped[User] = relationship(foreign_keys=[student_id], lazy="joined")
     project: Mapped[Project] = relationship(lazy="joined")
     supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
+
+
+SECOND = "second"
+MARKER_ROLES = (SECOND,)
+
+
+class MarkerAssignment(db.Model):
+    """A marker of one allocated student's project besides the supervisor (the first marker)."""
+
+    __tablename__ = "marker_assignments"
+    __table_args__ = (
+        UniqueConstraint("allocation_id", "role", name="uq_marker_assignments_allocation_role"),
+        CheckConstraint("role IN ('second')", name="role_known"),
+        CheckConstraint("overlap >= 0", name="overlap_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id", ondelete="CASCADE"))
+    marker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(10), default=SECOND)
+    overlap: Mapped[int] = mapped_column(default=0)  # project keywords found in the marker's expertise
+    is_moved: Mapped[bool] = mapped_column(default=False)  # chosen by the coordinator, kept on re-runs
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    allocation: Mapped[Allocation] = relationship()
+    marker: Mapped[User] = relationship(lazy="joined")
+
+
+class MarkingConflict(db.Model):
+    """A declared conflict of interest: this member of staff never marks this student's work."""
+
+    __tablename__ = "marking_conflicts"
+    __table_args__ = (UniqueConstraint("cohort_id", "staff_id", "student_id", name="uq_marking_conflicts_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(Text)
+    declared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id], lazy="joined")
+    student: Mapped[User] = relationship(foreign_keys=[student_id], lazy="joined")

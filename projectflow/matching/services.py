@@ -347,6 +347,8 @@ def publish_run(run: AllocationRun, *, by: User) -> AllocationRun:
     run.state, run.published_at, run.published_by_id = PUBLISHED, now, by.id
     if cohort.allocation_published_at is None:
         cohort.allocation_published_at = now
+    # Second markers belong to the allocation they were chosen for: a new one needs them chosen again.
+    cohort.second_markers_published_at = None
     db.session.flush()
     told = _tell_people(run, previously)
     audit.record("allocation.published", run, actor=by, cohort=cohort,

@@ -17,9 +17,9 @@ from ..core.forms import show_error
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project
-from . import explanations, queries, services
-from .forms import MoveForm, PublishForm, RunForm
-from .models import AllocationRun
+from . import explanations, queries, second_markers, services
+from .forms import ConflictForm, MarkerForm, MoveForm, PublishForm, RunForm
+from .models import Allocation, AllocationRun
 
 bp = Blueprint("matching", __name__, url_prefix="/cohorts/<int:cohort_id>/allocation")
 
@@ -176,6 +176,105 @@ def mine(cohort_id: int):
                            explanation=explanation)
 
 
+# --- second markers ------------------------------------------------------------------------------
+
+def _conflict_form(cohort: Cohort, **kw) -> ConflictForm:
+    form = ConflictForm(**kw)
+    form.staff.choices = [SelectChoice(s.user_id, s.member.name)
+                          for s in sorted(cohort.staff, key=lambda s: s.member.name.lower())]
+    form.student.choices = [SelectChoice(e.user_id, f"{e.student.name} ({e.candidate_number})")
+                            for e in sorted(cohort.enrolments, key=lambda e: e.student.name.lower())]
+    return form
+
+
+def _render_markers(cohort: Cohort, conflict_form: ConflictForm | None = None, status: int = 200):
+    if services.published_run(cohort) is None:
+        return render_template("matching/markers.html", cohort=cohort, overview=None), status
+    overview = second_markers.overview(cohort)
+    marker_form = MarkerForm()
+    marker_form.marker.choices = [SelectChoice(r.member.user_id, f"{r.member.member.name} ({r.load}/{r.maximum})")
+                                  for r in sorted(overview.loads, key=lambda r: r.member.member.name.lower())]
+    return render_template("matching/markers.html", cohort=cohort, overview=overview, marker_form=marker_form,
+                           conflict_form=conflict_form or _conflict_form(cohort), publish_form=PublishForm(),
+                           q=request.args.get("q", "").strip().lower()), status
+
+
+@bp.get("/markers")
+@login_required
+def markers(cohort_id: int):
+    return _render_markers(_cohort(cohort_id))
+
+
+@bp.post("/markers/assign")
+@login_required
+def assign_markers(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    if not PublishForm().validate_on_submit():
+        abort(400)
+    result = second_markers.assign_second_markers(cohort, by=current_user)
+    db.session.commit()
+    flash(f"Second markers chosen for {len(result.assignments)} projects in {result.solve_seconds:.2f} s "
+          f"(optimal: expertise overlap {result.overlap_total}, fair share {result.fair_share})"
+          + (f"; {len(result.unassigned)} could not be given one." if result.unassigned else "."), "success")
+    for d in result.diagnosis:
+        flash(d.message, "warning")
+    return redirect(url_for(".markers", cohort_id=cohort.id))
+
+
+@bp.post("/markers/<int:allocation_id>")
+@login_required
+def change_marker(cohort_id: int, allocation_id: int):
+    cohort = _cohort(cohort_id)
+    allocation = get_or_404(Allocation, allocation_id)
+    if allocation.run.cohort_id != cohort.id:
+        abort(404)
+    form = MarkerForm()
+    form.marker.choices = [SelectChoice(s.user_id, s.member.name) for s in cohort.staff]
+    if not form.validate_on_submit():
+        flash("Choose a member of the cohort's staff.", "danger")
+        return _render_markers(cohort, status=422)
+    try:
+        second_markers.change_marker(allocation, get_or_404(User, form.marker.data), by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Not changed: {exc.message}", "danger")
+        return _render_markers(cohort, status=exc.status_code)
+    db.session.commit()
+    flash(f"Second marker of {allocation.student.name}'s project changed.", "success")
+    return redirect(url_for(".markers", cohort_id=cohort.id))
+
+
+@bp.post("/markers/conflicts")
+@login_required
+def declare_conflict(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    form = _conflict_form(cohort)
+    if form.validate_on_submit():
+        try:
+            second_markers.declare_conflict(cohort, get_or_404(User, form.staff.data),
+                                            get_or_404(User, form.student.data), form.reason.data, by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            show_error(form, exc, "staff")
+        else:
+            db.session.commit()
+            flash("Conflict of interest recorded.", "success")
+            return redirect(url_for(".markers", cohort_id=cohort.id))
+    return _render_markers(cohort, form, 422)
+
+
+@bp.post("/markers/publish")
+@login_required
+def publish_markers(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    if not PublishForm().validate_on_submit():
+        abort(400)
+    told = second_markers.publish_second_markers(cohort, by=current_user)
+    db.session.commit()
+    flash(f"Second markers published: {told} markers have been told.", "success")
+    return redirect(url_for(".markers", cohort_id=cohort.id))
+
+
 @bp.get("/my-students")
 @login_required
 def my_students(cohort_id: int):
@@ -184,4 +283,5 @@ def my_students(cohort_id: int):
             "Only the cohort's staff supervise students.")
     return render_template("matching/my_students.html", cohort=cohort,
                            allocations=services.students_of(cohort, current_user),
+                           second_marking=second_markers.marked_by(cohort, current_user),
                            published=services.published_run(cohort))

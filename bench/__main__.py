@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bench import allocation, import_people
+from bench import allocation, import_people, markers
 
 
 def main() -> None:
     import_people.main([])
     print()
     allocation.main([])
+    print()
+    markers.main([])
 
 
 if __name__ == "__main__":

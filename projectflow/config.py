@@ -37,6 +37,10 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     # Uploads (CSV imports now; report PDFs later) above this size are answered with 413.
     MAX_CONTENT_LENGTH = 50 * 1024 * 1024
+    # Submitted files (core/storage.py): None means instance/uploads; a relative folder is taken
+    # inside the instance folder. The size limit of one submitted PDF, in MB.
+    UPLOAD_FOLDER: str | None = None
+    MAX_UPLOAD_MB = 50
 
     # Argon2id parameters (RFC 9106 "second recommended option" is t=3, m=64 MiB).
     PASSWORD_TIME_COST = 3

@@ -77,7 +77,7 @@ class Defaults:
 
 # Text settings whose default is None; with the settings whose default is a string they are never
 # parsed as JSON: a secret key or mail password made only of digits must stay a string.
-TEXT_SETTINGS = frozenset({"DATABASE_URL", "MAIL_USERNAME", "MAIL_PASSWORD"})
+TEXT_SETTINGS = frozenset({"DATABASE_URL", "MAIL_USERNAME", "MAIL_PASSWORD", "UPLOAD_FOLDER"})
 
 
 def _parse_env_value(key: str, raw: str):
@@ -107,6 +107,9 @@ def load_config(app, overrides: dict | None = None) -> None:
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["ENV"] == "production"
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    # A request carries one PDF and a few form fields: room for the file limit plus 1 MB.
+    app.config["MAX_CONTENT_LENGTH"] = max(app.config["MAX_CONTENT_LENGTH"] or 0,
+                                           (int(app.config["MAX_UPLOAD_MB"]) + 1) * 1024 * 1024)
     app.config["TESTING"] = app.config["ENV"] == "testing" or app.config.get("TESTING", False)
     check_production(app.config)
     if app.config["ENV"] == "production" and app.config["BASE_URL"] == Defaults.BASE_URL:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
@@ -24,6 +24,10 @@ class Cohort(db.Model):
         CheckConstraint("min_preferences >= 1 AND min_preferences <= max_preferences AND max_preferences <= 30",
                         name="preference_counts"),
         CheckConstraint("max_choices_per_supervisor >= 1", name="max_choices_per_supervisor_positive"),
+        CheckConstraint("extension_max_working_days >= 1 AND extension_max_working_days <= 60",
+                        name="extension_limit_range"),
+        CheckConstraint("meeting_gap_part_time_weeks >= 1 AND meeting_gap_full_time_weeks >= 1",
+                        name="meeting_gaps_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,6 +55,13 @@ class Cohort(db.Model):
     # Set when the second markers of the published allocation are published to the markers.
     second_markers_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # Milestones (DESIGN.md section 3 defaults). Closures are [first day, last day, label] triples
+    # (ISO dates) on which nothing counts as a working day, besides weekends and bank holidays.
+    closures: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    extension_max_working_days: Mapped[int] = mapped_column(default=10)
+    meeting_gap_part_time_weeks: Mapped[int] = mapped_column(default=3)
+    meeting_gap_full_time_weeks: Mapped[int] = mapped_column(default=2)
+
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
     )
@@ -69,6 +80,15 @@ class Cohort(db.Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def closure_days(self) -> frozenset[date]:
+        days: set[date] = set()
+        for first, last, _label in self.closures or ():
+            day, end = date.fromisoformat(first), date.fromisoformat(last)
+            while day <= end:
+                days.add(day)
+                day += timedelta(days=1)
+        return frozenset(days)
 
     def preferences_open(self, now: datetime) -> bool:
         if self.allocation_published_at is not None:

@@ -53,6 +53,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"view_role": current_view_role()})
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["until"] = time_until
 
 
 def _security_headers(response):
@@ -124,3 +125,18 @@ def local_time(value, zone: str | ZoneInfo = "Europe/London", fmt: str = "%d %b 
         return ""
     tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
     return value.astimezone(tz).strftime(fmt)
+
+
+def time_until(when, now) -> str:
+    """ "in 3 days", "in 5 hours", "2 days ago": how far ``when`` is from ``now``, roughly."""
+    seconds = (when - now).total_seconds()
+    future = seconds >= 0
+    seconds = abs(seconds)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            words = f"{n} {unit}{'' if n == 1 else 's'}"
+            break
+    else:
+        words = "less than a minute"
+    return f"in {words}" if future else f"{words} ago"

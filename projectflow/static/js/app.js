@@ -7,3 +7,11 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// Buttons marked data-once are disabled once their form is on its way, so a double click posts once.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (button && "once" in button.dataset && !event.defaultPrevented) {
+    window.setTimeout(() => { button.disabled = true; }, 0);
+  }
+});

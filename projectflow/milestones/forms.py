@@ -1,0 +1,33 @@
+"""Forms of the timeline pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from ..core.forms import CheckboxListField
+from .models import COMPONENTS, KIND_LABELS, KINDS, PHASE_LABELS, PHASES
+
+
+class MilestoneForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=120)])
+    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in KINDS], validators=[InputRequired()])
+    phase = SelectField("Phase", choices=[SelectChoice(p, PHASE_LABELS[p]) for p in PHASES],
+                        validators=[InputRequired()])
+    due = DateTimeLocalField("Deadline", format="%Y-%m-%dT%H:%M", validators=[InputRequired()],
+                             description="Local time of the cohort (e.g. 16:00 London).")
+    cutoff = DateTimeLocalField("Cut-off (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()],
+                                description="Nothing is accepted after it. Without one, late work is accepted "
+                                            "and marked late.")
+    needs_file = BooleanField("Students upload a PDF", default=True)
+    is_assessed = BooleanField("Assessed (carries marks)")
+    components = CheckboxListField("Feeds the components", choices=[SelectChoice(c, c.capitalize()) for c in COMPONENTS])
+    description = TextAreaField("What students hand in", validators=[Length(max=5000)], render_kw={"rows": 3})
+
+
+class ClosuresForm(FlaskForm):
+    closures = TextAreaField(
+        "University closures", render_kw={"rows": 3},
+        description="One per line: first day, last day, label, e.g. “2026-12-24, 2027-01-01, Christmas closure”. "
+                    "They do not count as working days, like weekends and bank holidays.")

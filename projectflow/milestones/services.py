@@ -1,0 +1,201 @@
+"""The cohort's timeline: created from the typical year, edited by the coordinator; each student's
+effective deadlines (extensions included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from ..cohorts.models import Cohort
+from ..core import audit, clock
+from ..core.calendar import WorkingCalendar, local_deadline
+from ..core.errors import InvalidState, NotAllowed, ValidationFailed
+from ..extensions import db
+from ..people.models import User
+from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTERIM_REPORT, KINDS, PART_TIME, PHASES,
+                     POSTER, PROJECT_PLAN, Extension, Milestone)
+
+FIELDS = ["kind", "title", "phase", "description", "due_at", "cutoff_at", "needs_file", "is_assessed", "components"]
+DEADLINE_TIME = time(16, 0)  # DESIGN.md: deadlines at 16:00 local time
+
+
+def _require_coordinator(cohort: Cohort, by: User) -> None:
+    if not cohort.can_manage(by):
+        raise NotAllowed("Only the cohort's coordinators edit its timeline.")
+
+
+def working_calendar(cohort: Cohort) -> WorkingCalendar:
+    """Weekends, England & Wales bank holidays and the cohort's closures."""
+    return WorkingCalendar(closures=cohort.closure_days())
+
+
+def milestones_of(cohort: Cohort) -> list[Milestone]:
+    return list(db.session.scalars(select(Milestone).where(Milestone.cohort_id == cohort.id)
+                                   .order_by(Milestone.due_at, Milestone.id)))
+
+
+def _weekday_on_or_after(day: date, weekday: int) -> date:
+    return day + timedelta(days=(weekday - day.weekday()) % 7)
+
+
+def typical_year(cohort: Cohort) -> list[dict]:
+    """DESIGN.md's typical year shifted to the cohort's dates: a project plan in early March and an
+    ethics and risk form two weeks later, an interim report at the end of the part-time phase, the
+    final report in the first week of September and the poster a week after it, all at 16:00."""
+    y = cohort.academic_year + 1
+    zone = cohort.zone
+    friday = 4
+    plan = _weekday_on_or_after(date(y, 3, 1), friday)
+    final = _weekday_on_or_after(date(y, 9, 1), friday)
+
+    def due(day: date) -> datetime:
+        return local_deadline(day, DEADLINE_TIME, zone)
+
+    return [
+        dict(kind=PROJECT_PLAN, title="Project plan", phase=PART_TIME, due_at=due(plan), needs_file=True,
+             is_assessed=False, components=[], description="Aims, background reading, method, risks and a "
+             "Gantt chart of both phases. Required; it carries no marks but your supervisor comments on it."),
+        dict(kind=ETHICS, title="Ethics and risk assessment", phase=PART_TIME, due_at=due(plan + timedelta(days=14)),
+             needs_file=True, is_assessed=False, components=[],
+             description="The department's ethics self-assessment and risk form, signed by your supervisor."),
+        dict(kind=INTERIM_REPORT, title="Interim report", phase=PART_TIME, due_at=due(cohort.part_time_end),
+             needs_file=True, is_assessed=False, components=[],
+             description="Progress so far, first results and the plan for the full-time phase; written feedback "
+                         "within 10 working days."),
+        dict(kind=FINAL_REPORT, title="Final report", phase=FULL_TIME, due_at=due(final), needs_file=True,
+             is_assessed=True, components=["report"],
+             description="The report, marked by your supervisor and a second marker (75% of the project mark)."),
+        dict(kind=POSTER, title="Poster", phase=FULL_TIME, due_at=due(final + timedelta(days=7)), needs_file=True,
+             is_assessed=True, components=["poster"],
+             description="The poster you present at the poster session (15% of the project mark)."),
+    ]
+
+
+def create_timeline(cohort: Cohort, *, by: User) -> list[Milestone]:
+    """The typical year's milestones for a cohort that has none yet."""
+    _require_coordinator(cohort, by)
+    if milestones_of(cohort):
+        raise InvalidState("This cohort already has a timeline: edit its milestones instead.")
+    now = clock.now()
+    created = []
+    for values in typical_year(cohort):
+        milestone = Milestone(cohort_id=cohort.id, created_at=now, updated_at=now, cutoff_at=None, **values)
+        db.session.add(milestone)
+        created.append(milestone)
+    db.session.flush()
+    audit.record("timeline.created", cohort, actor=by, cohort=cohort,
+                 summary=f"Created the timeline from the typical year ({len(created)} milestones)",
+                 after={"milestones": [f"{m.title}: {m.due_at.isoformat()}" for m in created]})
+    return created
+
+
+def check_milestone_values(cohort: Cohort, values: dict, *, milestone: Milestone | None = None) -> None:
+    """ValidationFailed (naming the field) for values a milestone cannot have."""
+    if values["kind"] not in KINDS:
+        raise ValidationFailed("Choose a kind from the list.", field="kind")
+    if values["phase"] not in PHASES:
+        raise ValidationFailed("Choose the part-time or the full-time phase.", field="phase")
+    if not values["title"].strip():
+        raise ValidationFailed("Give the milestone a title.", field="title")
+    if any(c not in COMPONENTS for c in values["components"]):
+        raise ValidationFailed(f"Components are among: {', '.join(COMPONENTS)}.", field="components")
+    changed_due = milestone is None or values["due_at"] != milestone.due_at
+    if changed_due and values["due_at"] <= clock.now():
+        raise ValidationFailed("The deadline is in the past: choose a date and time still to come.", field="due_at")
+    if values["cutoff_at"] is not None and values["cutoff_at"] < values["due_at"]:
+        raise ValidationFailed("The cut-off cannot be before the deadline.", field="cutoff_at")
+    clash = db.session.scalar(select(Milestone).where(Milestone.cohort_id == cohort.id,
+                                                      Milestone.title == values["title"].strip()))
+    if clash is not None and clash is not milestone:
+        raise ValidationFailed("Another milestone of this cohort has that title.", field="title")
+
+
+def add_milestone(cohort: Cohort, values: dict, *, by: User) -> Milestone:
+    _require_coordinator(cohort, by)
+    check_milestone_values(cohort, values)
+    now = clock.now()
+    milestone = Milestone(cohort_id=cohort.id, created_at=now, updated_at=now,
+                          **{**values, "title": values["title"].strip()})
+    db.session.add(milestone)
+    audit.record("milestone.added", milestone, actor=by, cohort=cohort, summary=f"Added the milestone “{milestone.title}”",
+                 after=audit.snapshot(milestone, FIELDS))
+    return milestone
+
+
+def update_milestone(milestone: Milestone, values: dict, *, by: User) -> Milestone:
+    """Change a milestone; students with work due are told when its deadline moves."""
+    cohort = milestone.cohort
+    _require_coordinator(cohort, by)
+    check_milestone_values(cohort, values, milestone=milestone)
+    before = audit.snapshot(milestone, FIELDS)
+    for key in FIELDS:
+        setattr(milestone, key, values[key] if key != "title" else values[key].strip())
+    milestone.updated_at = clock.now()
+    audit.record("milestone.updated", milestone, actor=by, cohort=cohort,
+                 summary=f"Changed the milestone “{milestone.title}”", before=before,
+                 after=audit.snapshot(milestone, FIELDS))
+    return milestone
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A student's deadline for one milestone: the milestone's, or their granted extension's."""
+
+    milestone: Milestone
+    due_at: datetime
+    extension: Extension | None
+
+    @property
+    def is_extended(self) -> bool:
+        return self.extension is not None
+
+
+def deadlines_for(cohort: Cohort, student: User) -> list[Deadline]:
+    """Every milestone of the cohort with the student's effective deadline."""
+    milestones = milestones_of(cohort)
+    granted = latest_granted(student, [m.id for m in milestones])
+    return [Deadline(m, granted[m.id].new_due_at if m.id in granted else m.due_at, granted.get(m.id))
+            for m in milestones]
+
+
+def latest_granted(student: User, milestone_ids: list[int]) -> dict[int, Extension]:
+    """The student's latest granted extension per milestone (a later grant replaces an earlier one)."""
+    rows = db.session.scalars(select(Extension).where(Extension.student_id == student.id,
+                                                      Extension.milestone_id.in_(milestone_ids),
+                                                      Extension.state == GRANTED)
+                              .order_by(Extension.decided_at)).all()
+    return {e.milestone_id: e for e in rows}
+
+
+def effective_deadline(milestone: Milestone, student: User) -> Deadline:
+    extension = latest_granted(student, [milestone.id]).get(milestone.id)
+    return Deadline(milestone, extension.new_due_at if extension else milestone.due_at, extension)
+
+
+def set_closures(cohort: Cohort, text: str, *, by: User) -> list[list[str]]:
+    """Replace the cohort's closures from lines of "first day, last day, label" (ISO dates)."""
+    _require_coordinator(cohort, by)
+    closures = []
+    for n, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",", 2)]
+        if len(parts) < 2:
+            raise ValidationFailed(f"Line {n}: write “first day, last day, label”, e.g. "
+                                   "“2026-12-24, 2027-01-01, Christmas closure”.", field="closures")
+        try:
+            first, last = date.fromisoformat(parts[0]), date.fromisoformat(parts[1])
+        except ValueError:
+            raise ValidationFailed(f"Line {n}: dates are written 2026-12-24.", field="closures") from None
+        if last < first:
+            raise ValidationFailed(f"Line {n}: the last day is before the first.", field="closures")
+        if (last - first).days > 62:
+            raise ValidationFailed(f"Line {n}: a closure of more than two months is not a closure.", field="closures")
+        closures.append([first.isoformat(), last.isoformat(), (parts[2] if len(parts) > 2 else "") or "Closure"])
+    before = list(cohort.closures or [])
+    cohort.closures = closures
+    audit.record("timeline.closures_changed", cohort, actor=by, cohort=cohort,
+                 summary=f"Set {len(closures)} closure(s)", before={"closures": before}, after={"closures": closures})
+    return closures

@@ -1,0 +1,142 @@
+"""Timeline pages: the coordinator's timeline editor, the student's own timeline, a milestone's page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ..cohorts.models import Cohort
+from ..core import clock
+from ..core.auth import get_or_404, require
+from ..core.errors import DomainError
+from ..core.forms import show_error
+from ..extensions import db
+from . import progress, services
+from .forms import ClosuresForm, MilestoneForm
+from .models import Milestone
+
+bp = Blueprint("milestones", __name__)
+
+
+def _cohort(cohort_id: int, *, manage: bool = False) -> Cohort:
+    cohort = get_or_404(Cohort, cohort_id)
+    if manage:
+        require(cohort.can_manage(current_user), "Only this cohort's coordinators can change its timeline.")
+    else:
+        require(cohort.can_view(current_user), "You are not part of this cohort.")
+    return cohort
+
+
+def _values(form: MilestoneForm, cohort: Cohort) -> dict:
+    def utc(local):
+        return services.local_deadline(local.date(), local.time(), cohort.zone) if local else None
+
+    return {"title": form.title.data or "", "kind": form.kind.data, "phase": form.phase.data,
+            "description": form.description.data or "", "due_at": utc(form.due.data),
+            "cutoff_at": utc(form.cutoff.data), "needs_file": bool(form.needs_file.data),
+            "is_assessed": bool(form.is_assessed.data), "components": list(form.components.data or [])}
+
+
+def _show(form: MilestoneForm, exc: DomainError) -> None:
+    # The service names the model's fields; the form calls the two dates due and cutoff.
+    exc.field = {"due_at": "due", "cutoff_at": "cutoff"}.get(exc.field, exc.field)
+    show_error(form, exc, "title")
+
+
+@bp.get("/cohorts/<int:cohort_id>/timeline")
+@login_required
+def timeline(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    closures = ClosuresForm(closures="\n".join(", ".join(c) for c in cohort.closures or []))
+    return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
+                           action_form=FlaskForm(), closures_form=closures)
+
+
+@bp.post("/cohorts/<int:cohort_id>/timeline/from-template")
+@login_required
+def from_template(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    if not FlaskForm().validate_on_submit():
+        flash("The form had expired: try again.", "danger")
+        return redirect(url_for(".timeline", cohort_id=cohort.id))
+    created = services.create_timeline(cohort, by=current_user)
+    db.session.commit()
+    flash(f"Timeline created with {len(created)} milestones from the typical year; adjust any of them.", "success")
+    return redirect(url_for(".timeline", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/timeline/closures")
+@login_required
+def closures(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    form = ClosuresForm()
+    if form.validate_on_submit():
+        try:
+            services.set_closures(cohort, form.closures.data or "", by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            form.closures.errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash("Closures saved.", "success")
+            return redirect(url_for(".timeline", cohort_id=cohort.id))
+    return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
+                           action_form=FlaskForm(), closures_form=form), 422
+
+
+@bp.route("/cohorts/<int:cohort_id>/timeline/new", methods=["GET", "POST"])
+@login_required
+def new_milestone(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    form = MilestoneForm()
+    if form.validate_on_submit():
+        try:
+            milestone = services.add_milestone(cohort, _values(form, cohort), by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            _show(form, exc)
+        else:
+            db.session.commit()
+            flash(f"“{milestone.title}” added.", "success")
+            return redirect(url_for(".timeline", cohort_id=cohort.id))
+    return render_template("milestones/milestone_form.html", cohort=cohort, form=form, milestone=None), \
+        422 if form.errors else 200
+
+
+
+
+@bp.route("/milestones/<int:milestone_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_milestone(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id)
+    cohort = _cohort(milestone.cohort_id, manage=True)
+    form = MilestoneForm(obj=milestone)
+    if not form.is_submitted():
+        form.due.data = milestone.due_at.astimezone(cohort.zone).replace(tzinfo=None)
+        form.cutoff.data = milestone.cutoff_at.astimezone(cohort.zone).replace(tzinfo=None) \
+            if milestone.cutoff_at else None
+    if form.validate_on_submit():
+        try:
+            services.update_milestone(milestone, _values(form, cohort), by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            _show(form, exc)
+        else:
+            db.session.commit()
+            flash(f"“{milestone.title}” saved.", "success")
+            return redirect(url_for(".timeline", cohort_id=cohort.id))
+    return render_template("milestones/milestone_form.html", cohort=cohort, form=form, milestone=milestone), \
+        422 if form.errors else 200
+
+
+@bp.get("/cohorts/<int:cohort_id>/my-timeline")
+@login_required
+def my_timeline(cohort_id: int):
+    cohort = _cohort(cohort_id)
+    require(cohort.is_student(current_user), "The timeline page is a student's own; staff see the progress grid.")
+    rows = progress.student_rows(cohort, current_user)
+    return render_template("milestones/my_timeline.html", cohort=cohort, rows=rows, now=clock.now(),
+                           today=date.today(), next_due=progress.next_due(rows))

@@ -1,0 +1,14 @@
+"""The submission form: a PDF, the integrity declaration and a one-time token against double posts."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField
+
+
+class SubmissionForm(FlaskForm):
+    file = FileField("Your PDF", validators=[FileRequired("Choose the PDF to submit.")],
+                     render_kw={"accept": "application/pdf,.pdf"})
+    declaration = BooleanField("I make the declaration above.")
+    form_token = HiddenField()

@@ -1,0 +1,120 @@
+"""The cohort's timeline: the typical year, edits and their checks, and the student's view of it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from projectflow.core import clock
+from projectflow.core.audit import AuditEvent
+from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
+from projectflow.extensions import db
+from projectflow.milestones import progress, services
+from projectflow.milestones.models import FULL_TIME, PART_TIME
+from tests.html import field_error, main_text, nav_links
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def test_the_typical_year_lands_on_the_cohorts_dates_at_16_00_london(timeline, cohort):
+    plan, final = timeline["project_plan"], timeline["final_report"]
+    assert plan.due_at.astimezone(LONDON) == datetime(2027, 3, 5, 16, 0, tzinfo=LONDON)  # first Friday of March
+    assert final.due_at.astimezone(LONDON) == datetime(2027, 9, 3, 16, 0, tzinfo=LONDON)  # 15:00 UTC in summer
+    assert final.due_at.utcoffset() == timedelta(0) and final.due_at.hour == 15
+    assert timeline["interim_report"].due_at.astimezone(LONDON).date() == cohort.part_time_end
+    assert [m.phase for m in services.milestones_of(cohort)] == [PART_TIME] * 3 + [FULL_TIME] * 2
+    assert final.is_assessed and final.components == ["report"] and not plan.is_assessed
+    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "timeline.created"))
+
+
+def test_a_timeline_is_created_once_and_by_a_coordinator(timeline, cohort, coordinator, supervisor):
+    with pytest.raises(InvalidState):
+        services.create_timeline(cohort, by=coordinator)
+    with pytest.raises(NotAllowed):
+        services.create_timeline(cohort, by=supervisor)
+
+
+def values(milestone, **changes):
+    data = {k: getattr(milestone, k) for k in services.FIELDS}
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"due_at": datetime(2026, 1, 1, 16, tzinfo=timezone.utc)}, "due_at", "in the past"),
+    ({"cutoff_at": datetime(2027, 3, 1, 16, tzinfo=timezone.utc)}, "cutoff_at", "before the deadline"),
+    ({"title": "Final report"}, "title", "Another milestone"),
+    ({"title": "  "}, "title", "title"),
+    ({"components": ["essay"]}, "components", "Components"),
+])
+def test_bad_milestone_values_are_refused_with_the_field(timeline, coordinator, february, change, field, message):
+    with pytest.raises(ValidationFailed, match=message) as caught:
+        services.update_milestone(timeline["project_plan"], values(timeline["project_plan"], **change), by=coordinator)
+    assert caught.value.field == field
+
+
+def test_a_cutoff_equal_to_the_deadline_is_allowed_and_an_unchanged_past_deadline_is_kept(timeline, coordinator):
+    plan = timeline["project_plan"]
+    with clock.frozen(plan.due_at + timedelta(days=1)):
+        services.update_milestone(plan, values(plan, cutoff_at=plan.due_at, description="Changed."), by=coordinator)
+    assert plan.cutoff_at == plan.due_at and plan.description == "Changed."
+
+
+def test_closures_are_parsed_checked_and_counted_as_non_working_days(cohort, coordinator):
+    services.set_closures(cohort, "2026-12-24, 2027-01-01, Christmas closure\n\n", by=coordinator)
+    assert cohort.closures == [["2026-12-24", "2027-01-01", "Christmas closure"]]
+    calendar = services.working_calendar(cohort)
+    assert not calendar.is_working_day(datetime(2026, 12, 30).date())  # a Wednesday inside the closure
+    for bad, message in [("2026-12-24", "first day, last day"), ("24/12/2026, 2027-01-01", "2026-12-24"),
+                         ("2027-01-01, 2026-12-24", "before the first"), ("2026-01-01, 2026-06-01, x", "two months")]:
+        with pytest.raises(ValidationFailed, match=message):
+            services.set_closures(cohort, bad, by=coordinator)
+
+
+def test_the_students_states_follow_the_clock(timeline, cohort, student):
+    plan = timeline["project_plan"]
+    with clock.frozen(plan.due_at - timedelta(days=30)):
+        assert progress.student_rows(cohort, student)[0].state == progress.NOT_DUE
+    with clock.frozen(plan.due_at - timedelta(days=6)):
+        assert progress.student_rows(cohort, student)[0].state == progress.DUE_SOON_STATE
+    with clock.frozen(plan.due_at + timedelta(seconds=1)):
+        assert progress.student_rows(cohort, student)[0].state == progress.MISSING
+
+
+def test_the_coordinator_edits_the_timeline_in_the_browser_forms(client, login, cohort, coordinator, february):
+    c = login(coordinator, role="coordinator")
+    page = c.get(f"/cohorts/{cohort.id}/timeline").get_data(as_text=True)
+    assert "Create the timeline from the typical year" in page
+    assert nav_links(page)["Timeline"].endswith(f"/cohorts/{cohort.id}/timeline")
+    assert c.post(f"/cohorts/{cohort.id}/timeline/from-template").status_code == 302
+    body = main_text(c.get(f"/cohorts/{cohort.id}/timeline").get_data(as_text=True))
+    assert "Project plan" in body and "Fri 05 Mar 2027 16:00" in body
+    response = c.post(f"/cohorts/{cohort.id}/timeline/new", data={
+        "title": "Literature review", "kind": "custom", "phase": "part_time", "due": "2027-03-19T16:00",
+        "cutoff": "2027-03-12T16:00", "needs_file": "y", "description": ""})
+    assert response.status_code == 422
+    assert "cannot be before the deadline" in field_error(response.get_data(as_text=True), "cutoff")
+    response = c.post(f"/cohorts/{cohort.id}/timeline/new", data={
+        "title": "Literature review", "kind": "custom", "phase": "part_time", "due": "2027-03-19T16:00",
+        "cutoff": "", "needs_file": "y", "description": ""})
+    assert response.status_code == 302
+    review = next(m for m in services.milestones_of(cohort) if m.title == "Literature review")
+    assert review.due_at == datetime(2027, 3, 19, 16, 0, tzinfo=timezone.utc)  # GMT in March before the change
+
+
+def test_who_may_not_edit_the_timeline_and_who_sees_their_own(client, login, timeline, cohort, student, supervisor,
+                                                              february):
+    for person in (student, supervisor):
+        c = login(person)
+        assert c.get(f"/cohorts/{cohort.id}/timeline").status_code == 403
+        assert c.post(f"/cohorts/{cohort.id}/timeline/from-template").status_code == 403
+        assert c.get(f"/milestones/{timeline['final_report'].id}/edit").status_code == 403
+        c.post("/logout")
+    c = login(student)
+    page = c.get(f"/cohorts/{cohort.id}/my-timeline").get_data(as_text=True)
+    assert "Next: Project plan" in main_text(page) and 'id="timeline-chart"' in page
+    c.post("/logout")
+    assert login(supervisor).get(f"/cohorts/{cohort.id}/my-timeline").status_code == 403

@@ -1,0 +1,154 @@
+"""Submitting a milestone's PDF: receipt, versions, lateness against the effective deadline, and bad
+input that is refused with a message and leaves nothing behind."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from projectflow.core import clock
+from projectflow.core.storage import file_store
+from projectflow.extensions import db
+from projectflow.submissions.models import Submission
+from tests.html import field_error, flashes, main_text
+
+from .conftest import pdf_bytes
+
+
+@pytest.fixture(autouse=True)
+def _mail(smtp_server):
+    return smtp_server
+
+
+def send(client, milestone, data: bytes, *, name="report.pdf", declared=True, token=None):
+    page = client.get(f"/milestones/{milestone.id}").get_data(as_text=True)
+    token = token or re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"file": (io.BytesIO(data), name), "form_token": token}
+    if declared:
+        form["declaration"] = "y"
+    return client.post(f"/milestones/{milestone.id}/submit", data=form, content_type="multipart/form-data")
+
+
+def stored_files(app) -> list[Path]:
+    root = Path(file_store().root)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(Submission))
+
+
+def test_a_student_submits_gets_a_receipt_and_resubmits(app, login, timeline, student, february, smtp_server):
+    plan = timeline["project_plan"]
+    c = login(student)
+    data = pdf_bytes(3)
+    response = send(c, plan, data, name="../../etc/My plan.pdf")
+    assert response.status_code == 302
+    receipt = c.get(response.location).get_data(as_text=True)
+    assert hashlib.sha256(data).hexdigest() in receipt and "On time" in main_text(receipt)
+    assert "My plan.pdf (3 pages)" in main_text(receipt) and "etc" not in main_text(receipt)
+    stored = db.session.scalar(select(Submission))
+    assert "plan" not in stored.storage_key and ".." not in stored.storage_key
+    mail = smtp_server.wait_for(1)[0]
+    assert mail["To"] == student.email and hashlib.sha256(data).hexdigest() in mail.get_content()
+
+    second = pdf_bytes(4)
+    assert send(c, plan, second).status_code == 302
+    versions = db.session.scalars(select(Submission).order_by(Submission.version)).all()
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[1].sha256 == hashlib.sha256(second).hexdigest()
+    assert len(stored_files(app)) == 2  # every version kept
+    page = main_text(c.get(f"/milestones/{plan.id}").get_data(as_text=True))
+    assert "Your versions" in page and "2 counts" in page
+    download = c.get(f"/submissions/{versions[1].id}/download")
+    assert download.status_code == 200 and download.data == second
+
+
+def test_a_submission_after_the_deadline_is_late_in_working_days_and_hours(app, login, timeline, student):
+    plan = timeline["project_plan"]  # Friday 5 March 2027, 16:00
+    c = login(student)
+    with clock.frozen(plan.due_at + timedelta(days=3, hours=1)):  # Monday 17:00: a weekend in between
+        assert send(c, plan, pdf_bytes()).status_code == 302
+    late = db.session.scalar(select(Submission))
+    assert late.is_late and late.late_working_days == 2 and late.late_seconds == (3 * 24 + 1) * 3600
+    receipt = main_text(c.get(f"/submissions/{late.id}/receipt").get_data(as_text=True))
+    assert "Late 2 working days (73.0 hours) after the deadline" in receipt
+
+
+def test_exactly_at_the_deadline_is_on_time(login, timeline, student):
+    plan = timeline["project_plan"]
+    with clock.frozen(plan.due_at):
+        assert send(login(student), plan, pdf_bytes()).status_code == 302
+    assert not db.session.scalar(select(Submission)).is_late
+
+
+def test_nothing_is_accepted_after_the_cutoff(login, timeline, student, coordinator):
+    plan = timeline["project_plan"]
+    plan.cutoff_at = plan.due_at + timedelta(days=1)
+    db.session.commit()
+    c = login(student)
+    with clock.frozen(plan.cutoff_at + timedelta(seconds=1)):
+        page = c.get(f"/milestones/{plan.id}").get_data(as_text=True)
+        assert "closed at its cut-off" in page and 'id="submission-form"' not in page
+        response = send(c, plan, pdf_bytes(), token="a-token-of-an-old-page")
+    assert response.status_code == 409 and count() == 0
+
+
+@pytest.mark.parametrize("data, name, message", [
+    (b"Just some text, not a PDF at all.\n" * 10, "report.pdf", "not a PDF"),
+    (b"", "report.pdf", "empty"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "report.pdf", "PNG"),
+    (b"%PDF-1.7\n" + b"x" * 500, "report.pdf", ""),
+])
+def test_bad_files_are_refused_with_a_message_and_leave_nothing(app, login, timeline, student, february,
+                                                                 data, name, message):
+    response = send(login(student), timeline["project_plan"], data, name=name)
+    assert response.status_code == 422
+    error = field_error(response.get_data(as_text=True), "file")
+    assert error and message in error
+    assert count() == 0 and stored_files(app) == []
+
+
+def test_an_oversize_file_is_refused(app, login, timeline, student, february):
+    app.config["MAX_UPLOAD_MB"] = 1
+    big = pdf_bytes() + b"%" + b"0" * (1024 * 1024)
+    response = send(login(student), timeline["project_plan"], big)
+    assert response.status_code == 422 and "1 MB" in field_error(response.get_data(as_text=True), "file")
+    assert count() == 0 and stored_files(app) == []
+
+
+def test_the_declaration_is_required(app, login, timeline, student, february):
+    response = send(login(student), timeline["project_plan"], pdf_bytes(), declared=False)
+    assert response.status_code == 422
+    assert "Tick the declaration" in field_error(response.get_data(as_text=True), "declaration")
+    assert count() == 0 and stored_files(app) == []
+
+
+def test_the_same_form_sent_twice_is_one_submission(app, login, timeline, student, february):
+    c = login(student)
+    token = "one-page-one-token-123"
+    first = send(c, timeline["project_plan"], pdf_bytes(), token=token)
+    second = send(c, timeline["project_plan"], pdf_bytes(2), token=token)
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    assert "already sent" in " ".join(flashes(c.get(second.location).get_data(as_text=True)))
+    assert count() == 1 and len(stored_files(app)) == 1
+
+
+def test_who_may_see_a_submission(app, login, make, cohort, timeline, student, supervisor, february):
+    c = login(student)
+    send(c, timeline["project_plan"], pdf_bytes())
+    c.post("/logout")
+    submission = db.session.scalar(select(Submission))
+    other = make.student(cohort)
+    for person in (other, supervisor):  # the supervisor is not (yet) this student's
+        c = login(person)
+        assert c.get(f"/submissions/{submission.id}/receipt").status_code == 403
+        assert c.get(f"/submissions/{submission.id}/download").status_code == 403
+        c.post("/logout")
+    assert login(supervisor).get(f"/milestones/{timeline['project_plan'].id}").status_code == 403

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..core.forms import CheckboxListField
 from .models import COMPONENTS, KIND_LABELS, KINDS, PHASE_LABELS, PHASES
@@ -31,3 +33,24 @@ class ClosuresForm(FlaskForm):
         "University closures", render_kw={"rows": 3},
         description="One per line: first day, last day, label, e.g. “2026-12-24, 2027-01-01, Christmas closure”. "
                     "They do not count as working days, like weekends and bank holidays.")
+
+
+class ExtensionRequestForm(FlaskForm):
+    reason = TextAreaField("Why you need more time", validators=[DataRequired(), Length(max=5000)],
+                           render_kw={"rows": 3})
+    evidence = FileField("Evidence (optional PDF)", render_kw={"accept": "application/pdf,.pdf"},
+                         description="A doctor's note, for example. Only the coordinators see it.")
+
+
+class DecisionForm(FlaskForm):
+    decision = SelectField("Decision", choices=[SelectChoice("grant", "Grant"), SelectChoice("refuse", "Refuse"),
+                                                SelectChoice("refer", "Refer to mitigating circumstances")])
+    working_days = IntegerField("Working days", default=5, validators=[Optional(), NumberRange(1, 60)])
+    note = TextAreaField("Note to the student", validators=[Length(max=2000)], render_kw={"rows": 2})
+
+
+class DirectGrantForm(FlaskForm):
+    student = SelectField("Student", coerce=int, validators=[InputRequired()])
+    milestone = SelectField("Milestone", coerce=int, validators=[InputRequired()])
+    working_days = IntegerField("Working days", default=5, validators=[InputRequired(), NumberRange(1, 60)])
+    note = TextAreaField("Why", validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from wtforms import SelectChoice
 
 from ..cohorts.models import Cohort
 from ..core import clock
@@ -14,9 +15,10 @@ from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..extensions import db
-from . import progress, services
-from .forms import ClosuresForm, MilestoneForm
-from .models import Milestone
+from ..people.models import User
+from . import extensions, progress, services
+from .forms import ClosuresForm, DecisionForm, DirectGrantForm, MilestoneForm
+from .models import Extension, Milestone
 
 bp = Blueprint("milestones", __name__)
 
@@ -140,3 +142,88 @@ def my_timeline(cohort_id: int):
     rows = progress.student_rows(cohort, current_user)
     return render_template("milestones/my_timeline.html", cohort=cohort, rows=rows, now=clock.now(),
                            today=date.today(), next_due=progress.next_due(rows))
+
+
+# --- extensions ----------------------------------------------------------------------------------
+
+def _direct_form(cohort: Cohort, **kw) -> DirectGrantForm:
+    form = DirectGrantForm(**kw)
+    form.student.choices = [SelectChoice(e.user_id, f"{e.student.name} ({e.candidate_number})")
+                            for e in sorted(cohort.enrolments, key=lambda e: e.student.name.lower())]
+    form.milestone.choices = [SelectChoice(m.id, m.title) for m in services.milestones_of(cohort)]
+    return form
+
+
+def _render_queue(cohort: Cohort, direct_form: DirectGrantForm | None = None, status: int = 200):
+    return render_template("milestones/extensions.html", cohort=cohort, extensions=extensions.queue(cohort),
+                           decision_form=DecisionForm(), direct_form=direct_form or _direct_form(cohort),
+                           now=clock.now()), status
+
+
+@bp.get("/cohorts/<int:cohort_id>/extensions")
+@login_required
+def extension_queue(cohort_id: int):
+    return _render_queue(_cohort(cohort_id, manage=True))
+
+
+@bp.post("/extensions/<int:extension_id>/decide")
+@login_required
+def decide_extension(extension_id: int):
+    extension = get_or_404(Extension, extension_id)
+    cohort = _cohort(extension.milestone.cohort_id, manage=True)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash("An extension is a whole number of working days.", "danger")
+        return _render_queue(cohort, status=422)
+    try:
+        if form.decision.data == "grant":
+            extensions.grant(extension, working_days=form.working_days.data or 0, note=form.note.data or "",
+                             by=current_user)
+        elif form.decision.data == "refuse":
+            extensions.refuse(extension, note=form.note.data or "", by=current_user)
+        else:
+            extensions.refer(extension, note=form.note.data or "", by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Not decided: {exc.message}", "danger")
+        return _render_queue(cohort, status=exc.status_code)
+    db.session.commit()
+    flash(f"Extension of {extension.student.name} {extension.state_label.lower()}; they are notified.", "success")
+    return redirect(url_for(".extension_queue", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/extensions/direct")
+@login_required
+def grant_directly(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    form = _direct_form(cohort)
+    if form.validate_on_submit():
+        milestone = get_or_404(Milestone, form.milestone.data)
+        if milestone.cohort_id != cohort.id:
+            abort(404)
+        try:
+            extensions.grant_directly(milestone, get_or_404(User, form.student.data),
+                                      working_days=form.working_days.data, note=form.note.data, by=current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            show_error(form, exc, "note")
+        else:
+            db.session.commit()
+            flash("Extension granted; the student is notified.", "success")
+            return redirect(url_for(".extension_queue", cohort_id=cohort.id))
+    return _render_queue(cohort, form, 422)
+
+
+@bp.get("/extensions/<int:extension_id>/evidence")
+@login_required
+def evidence(extension_id: int):
+    extension = get_or_404(Extension, extension_id)
+    cohort = extension.milestone.cohort
+    require(cohort.can_manage(current_user) or current_user.id == extension.student_id,
+            "Only the coordinators and the student see the evidence.")
+    if not extension.evidence_key:
+        abort(404)
+    from ..core.storage import file_store
+
+    return send_file(file_store().path_of(extension.evidence_key), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"extension-{extension.id}-evidence.pdf")

@@ -11,8 +11,10 @@ from flask_login import current_user, login_required
 from ..core import clock
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
-from ..core.storage import file_store
+from ..core.storage import UploadRejected, file_store
 from ..extensions import db
+from ..milestones import extensions
+from ..milestones.forms import ExtensionRequestForm
 from ..milestones.models import Milestone
 from ..milestones.services import effective_deadline, working_calendar
 from . import services
@@ -22,7 +24,8 @@ from .models import Submission
 bp = Blueprint("submissions", __name__)
 
 
-def _page(milestone: Milestone, form: SubmissionForm | None = None, status: int = 200):
+def _page(milestone: Milestone, form: SubmissionForm | None = None, status: int = 200,
+          extension_form: ExtensionRequestForm | None = None):
     cohort = milestone.cohort
     form = form or SubmissionForm(form_token=secrets.token_urlsafe(24))
     if not form.form_token.data:
@@ -41,7 +44,10 @@ def _page(milestone: Milestone, form: SubmissionForm | None = None, status: int 
     return render_template("submissions/milestone.html", cohort=cohort, milestone=milestone, deadline=deadline,
                            form=form, closed=closed, now=now, declaration=services.DECLARATION,
                            versions=services.versions(milestone, current_user), upcoming=upcoming,
-                           max_mb=file_store_limit_mb()), status
+                           max_mb=file_store_limit_mb(), extension_form=extension_form or ExtensionRequestForm(),
+                           extensions=extensions.history(milestone, current_user),
+                           can_request=deadline.due_at > now and extensions.open_request(milestone, current_user) is None,
+                           limit=cohort.extension_max_working_days), status
 
 
 def file_store_limit_mb() -> int:
@@ -104,3 +110,26 @@ def download(submission_id: int):
     name = f"{cohort.programme_code}-{submission.milestone.kind}-{submission.student_id}-v{submission.version}.pdf"
     return send_file(store.path_of(submission.storage_key), mimetype="application/pdf", as_attachment=True,
                      download_name=name)
+
+
+@bp.post("/milestones/<int:milestone_id>/extension")
+@login_required
+def request_extension(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id)
+    require(milestone.cohort.is_student(current_user), "Only the cohort's students ask for extensions.")
+    form = ExtensionRequestForm()
+    if not form.validate_on_submit():
+        return _page(milestone, status=422, extension_form=form)
+    upload = form.evidence.data
+    try:
+        extensions.request_extension(milestone, current_user, reason=form.reason.data,
+                                     evidence=upload.stream if upload and upload.filename else None,
+                                     evidence_name=upload.filename if upload else "", by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        target = form.evidence if isinstance(exc, UploadRejected) else form.reason
+        target.errors = list(target.errors) + [exc.message]
+        return _page(milestone, status=exc.status_code, extension_form=form)
+    db.session.commit()
+    flash("Your request is sent; the coordinator decides and you will be notified.", "success")
+    return redirect(url_for(".milestone", milestone_id=milestone.id))

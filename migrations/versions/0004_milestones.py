@@ -17,6 +17,14 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('calendar_feeds',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_calendar_feeds_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_calendar_feeds')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_calendar_feeds_token_hash'))
+    )
     op.create_table('meetings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -167,3 +175,4 @@ def downgrade():
         batch_op.drop_index('ix_meetings_cohort_id_student_id_met_on')
 
     op.drop_table('meetings')
+    op.drop_table('calendar_feeds')

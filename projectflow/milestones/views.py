@@ -144,6 +144,27 @@ def my_timeline(cohort_id: int):
                            today=date.today(), next_due=progress.next_due(rows))
 
 
+@bp.get("/cohorts/<int:cohort_id>/progress")
+@login_required
+def progress_grid(cohort_id: int):
+    """Students x milestones at a glance: a supervisor's own students; every student for a coordinator."""
+    from ..matching.services import allocation_of, students_of
+
+    cohort = _cohort(cohort_id)
+    manage = cohort.can_manage(current_user)
+    require(manage or cohort.staff_member(current_user) is not None, "The progress grid is for staff.")
+    if manage:
+        students = sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower())
+    else:
+        students = sorted((a.student for a in students_of(cohort, current_user)), key=lambda u: u.name.lower())
+    milestones = services.milestones_of(cohort)
+    grid = progress.statuses(cohort, [s.id for s in students])
+    supervisors = {s.id: allocation_of(cohort, s) for s in students} if manage else {}
+    return render_template("milestones/progress.html", cohort=cohort, students=students, milestones=milestones,
+                           grid=grid, manage=manage, supervisors=supervisors, labels=progress.LABELS,
+                           badges=progress.BADGES)
+
+
 # --- extensions ----------------------------------------------------------------------------------
 
 def _direct_form(cohort: Cohort, **kw) -> DirectGrantForm:

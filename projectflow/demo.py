@@ -135,6 +135,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     in its preference round with a trial allocation run. Commits as it goes (the allocation runs are
     solved by the job runner, which commits); the caller commits the rest."""
     from .demo_allocation import allocate_previous_year, solve_runs
+    from .demo_milestones import add_current_timeline, add_timeline_history
 
     now = clock.now()
     year = current_academic_year(now)
@@ -153,11 +154,13 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     mail.discard_queued()
     db.session.commit()
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
+    history = add_timeline_history(previous, coordinator, random.Random(seed + 3))
     progress(25)
 
     cohort = _cohort_with_people(year, coordinator, seed)
     progress(40)
     round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
+    add_current_timeline(cohort, coordinator)
     _set_demo_password(admin)
     # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
     mail.discard_queued()
@@ -170,7 +173,8 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
             f"{len(cohort.staff)} staff (including the coordinator), {round_stats['projects']} staff projects, "
             f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
             f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
-            f"allocation published")
+            f"allocation published, {history['submissions']} submissions ({history['late']} late, "
+            f"{history['missing']} missing, {history['extensions']} extensions)")
 
 
 def _cohort_with_people(year: int, coordinator: User, seed: int, n_students: int = N_STUDENTS,

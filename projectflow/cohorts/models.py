@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.types import UTCDateTime
@@ -96,7 +96,9 @@ class Cohort(db.Model):
         return self.preferences_deadline_at is None or now < self.preferences_deadline_at
 
     def is_student(self, user: User) -> bool:
-        return any(e.user_id == user.id for e in self.enrolments)
+        # A query, not the enrolments list: that list is reloaded in full after every commit.
+        return db.session.scalar(select(Enrolment.id).where(Enrolment.cohort_id == self.id,
+                                                            Enrolment.user_id == user.id)) is not None
 
     def staff_member(self, user: User) -> CohortStaff | None:
         return next((s for s in self.staff if s.user_id == user.id), None)

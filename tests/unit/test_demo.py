@@ -1,136 +1,19 @@
-"""The demo installation: who is in it, that it is the same every time, and that its logins work."""
+"""The demo's generators: the same people every time, a valid import file, the academic year.
+(The demo installation itself is checked in test_demo_loaded.py.)"""
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import func, select
 
 from projectflow import demo
 from projectflow.cohorts import importing
-from projectflow.cohorts.models import Cohort, Enrolment
-from projectflow.core import clock
-from projectflow.core.audit import AuditEvent
-from projectflow.extensions import db
-from tests.html import main_text
-from projectflow.matching.models import AllocationRun
-from projectflow.solvers import allocate
-from projectflow.solvers.problem_io import problem_from_dict
-from projectflow.people.models import ADMIN, COORDINATOR, STAFF, STUDENT, User, UserRole
 
 # Every keyword a member of staff may list: the programme's areas and their topics.
 PROGRAMME_KEYWORDS = set(demo.AREAS) | {topic for topics in demo.AREAS.values() for topic in topics}
-
-
-@pytest.fixture
-def loaded(make):
-    """The demo, built in November 2026 (academic year 2026-27) beside one real account.
-
-    Building it takes seconds, so each test that needs it checks several things."""
-    real = make.admin(email="real.person@university.ac.uk", name="Real Person")
-    steps = []
-    with clock.frozen(datetime(2026, 11, 2, 9, tzinfo=timezone.utc)):
-        stats = demo.load_demo(seed=2026, progress=steps.append)
-    db.session.commit()
-    return SimpleNamespace(stats=stats, steps=steps, real=real)
-
-
-def test_the_demo_has_this_years_cohort_last_years_its_staff_coordinator_and_an_admin(loaded):
-    cohort, previous = db.session.scalars(select(Cohort).order_by(Cohort.academic_year.desc())).all()
-    assert cohort.title == "Applied Machine Learning (I460) 2026-27"
-    assert previous.title == "Applied Machine Learning (I460) 2025-26"
-    assert loaded.stats.startswith(f"cohort {cohort.title}: 120 students, 41 staff (including the coordinator)")
-    assert f"cohort {previous.title}: 80 students, allocation published" in loaded.stats
-    assert sum(loaded.steps) == 100  # the CLI's progress bar ends full
-    assert demo.has_demo_data()
-
-    students = [e.student for e in cohort.enrolments]
-    assert len(students) == demo.N_STUDENTS == 120
-    assert all(s.roles == {STUDENT} and s.email.endswith("26@example.ac.uk") for s in students)
-    assert len({e.candidate_number for e in cohort.enrolments}) == 120
-    earlier = [e.student for e in previous.enrolments]
-    assert len(earlier) == demo.PREVIOUS_STUDENTS
-    assert all(s.email.endswith("25@example.ac.uk") for s in earlier)
-
-    staff = [s for s in cohort.staff if not s.is_coordinator]
-    assert len(staff) == demo.N_STAFF == 40
-    assert all(s.member.roles == {STAFF} for s in staff)
-    # The same people taught last year: their accounts are reused, not duplicated.
-    assert {s.user_id for s in previous.staff} == {s.user_id for s in cohort.staff}
-    [coordinator] = [s.member for s in cohort.staff if s.is_coordinator]
-    assert coordinator.email == demo.COORDINATOR_EMAIL
-    assert coordinator.roles == {STAFF, COORDINATOR}
-
-    admins = db.session.scalars(select(User.email).where(User.role_rows.any(UserRole.role == ADMIN))).all()
-    assert sorted(admins) == sorted([demo.ADMIN_EMAIL, loaded.real.email])
-    assert db.session.scalar(select(func.count()).select_from(User)) == 120 + 80 + 40 + 2 + 1
-
-    # Built through the coordinator's own services, so the audit log shows how: last year's cohort
-    # first, with the clock moved back a year.
-    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
-    assert actions[1:5] == ["user.created", "user.created", "cohort.created", "cohort.people_imported"]
-    imported = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cohort.people_imported")
-                                  .order_by(AuditEvent.id)).all()
-    assert [e.after["file"] for e in imported] == ["i460-2025-people.csv", "i460-2026-people.csv"]
-    assert all(e.actor.email == demo.COORDINATOR_EMAIL for e in imported)
-    assert imported[0].at.year == 2025 and imported[1].at.year == 2026
-
-    # Every member of staff, the coordinator too, works in the programme's areas; between them
-    # they cover every area.
-    for member in cohort.staff:
-        expertise = member.member.staff_profile.expertise
-        assert expertise and set(expertise) <= PROGRAMME_KEYWORDS, member.member.email
-        assert 3 <= member.effective_load_limit <= 6
-    assert set(demo.AREAS) <= {k for m in cohort.staff for k in m.member.staff_profile.expertise}
-
-
-def test_the_demo_allocations_last_year_published_with_a_hand_move_this_year_a_trial(loaded):
-    cohort, previous = db.session.scalars(select(Cohort).order_by(Cohort.academic_year.desc())).all()
-    runs = {(r.cohort_id, r.number): r for r in db.session.scalars(select(AllocationRun))}
-    published, compared = runs[(previous.id, 1)], runs[(previous.id, 2)]
-    assert (published.state, published.objective, compared.state, compared.objective) == \
-        ("published", "min-cost", "solved", "greedy")
-    assert published.moves == 1 and published.is_valid and compared.is_valid
-    assert any(a.is_moved for a in published.allocations)
-    assert previous.allocation_published_at is not None and cohort.allocation_published_at is None
-    trial = runs[(cohort.id, 1)]
-    assert trial.state == "solved" and trial.note.startswith("Trial")
-    assert all(r.job.state == "done" for r in runs.values())
-    # The published run is reproducible from its kept inputs.
-    again = allocate(problem_from_dict(compared.problem), compared.objective)
-    assert list(again.profile) == compared.profile
-
-
-def test_the_demo_logins_sign_in_through_the_real_form_and_real_accounts_keep_their_passwords(loaded, client):
-    logins = dict(demo.demo_logins())
-    assert set(logins) == {"student", "student (last year, allocated)", "staff", "coordinator", "admin"}
-    homes = {"student": "/student", "student (last year, allocated)": "/student", "staff": "/staff",
-             "coordinator": "/coordinator", "admin": "/admin"}
-    for role, email in logins.items():
-        response = client.post("/login", data={"email": email, "password": demo.DEMO_PASSWORD})
-        assert response.status_code == 302, f"{role} {email} cannot sign in"
-        assert client.get("/").headers["Location"] == homes[role]
-        assert client.get(homes[role]).status_code == 200
-        assert client.post("/logout").status_code == 302
-    student = User.by_email(logins["student"])
-    assert db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.user_id == student.id)) == 1
-    # Last year's demo student did not get their 1st choice, so their page explains why.
-    client.post("/login", data={"email": logins["student (last year, allocated)"], "password": demo.DEMO_PASSWORD})
-    previous = db.session.scalar(select(Cohort).order_by(Cohort.academic_year).limit(1))
-    page = client.get(f"/cohorts/{previous.id}/allocation/mine").get_data(as_text=True)
-    assert re.search(r"You got your [2-9](nd|rd|th) choice: your 1st", main_text(page)), main_text(page)
-    client.post("/logout")
-
-    # The demo password opens the demo's accounts only.
-    refused = client.post("/login", data={"email": loaded.real.email, "password": demo.DEMO_PASSWORD})
-    assert refused.status_code == 401
-    assert client.post("/login", data={"email": loaded.real.email, "password": "correct horse battery"}
-                       ).status_code == 302
 
 
 def test_people_csv_is_the_same_for_the_same_seed_and_different_for_another():

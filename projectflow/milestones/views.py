@@ -176,7 +176,19 @@ def _direct_form(cohort: Cohort, **kw) -> DirectGrantForm:
 
 
 def _render_queue(cohort: Cohort, direct_form: DirectGrantForm | None = None, status: int = 200):
-    return render_template("milestones/extensions.html", cohort=cohort, extensions=extensions.queue(cohort),
+    queue = extensions.queue(cohort)
+    # Next to every "working days" figure, the calendar it counts on: what each number of days
+    # gives, and the days that do not count.
+    calendar = services.working_calendar(cohort)
+    previews = {}
+    for e in queue:
+        if e.state == "requested":
+            options = [(n, extensions.new_deadline(e.milestone, n))
+                       for n in range(1, cohort.extension_max_working_days + 1)]
+            first = e.milestone.due_at.astimezone(cohort.zone).date()
+            skipped = calendar.non_working_days(first, options[-1][1].astimezone(cohort.zone).date())
+            previews[e.id] = (options, skipped)
+    return render_template("milestones/extensions.html", cohort=cohort, extensions=queue, previews=previews,
                            decision_form=DecisionForm(), direct_form=direct_form or _direct_form(cohort),
                            now=clock.now()), status
 

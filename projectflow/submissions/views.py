@@ -95,7 +95,11 @@ def receipt(submission_id: int):
     submission = get_or_404(Submission, submission_id)
     cohort = submission.milestone.cohort
     require(services.can_see_work(cohort, submission.student, current_user), "This is someone else's work.")
-    return render_template("submissions/receipt.html", submission=submission, cohort=cohort)
+    not_counted = []
+    if submission.is_late:
+        not_counted = working_calendar(cohort).non_working_days(
+            submission.deadline_at.astimezone(cohort.zone).date(), submission.submitted_at.astimezone(cohort.zone).date())
+    return render_template("submissions/receipt.html", submission=submission, cohort=cohort, not_counted=not_counted)
 
 
 @bp.get("/submissions/<int:submission_id>/download")

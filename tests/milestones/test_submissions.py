@@ -79,6 +79,7 @@ def test_a_submission_after_the_deadline_is_late_in_working_days_and_hours(app, 
     assert late.is_late and late.late_working_days == 2 and late.late_seconds == (3 * 24 + 1) * 3600
     receipt = main_text(c.get(f"/submissions/{late.id}/receipt").get_data(as_text=True))
     assert "Late 2 working days (73.0 hours) after the deadline" in receipt
+    assert "Not counted as working days: Sat 06 Mar (Saturday), Sun 07 Mar (Sunday)." in receipt
 
 
 def test_exactly_at_the_deadline_is_on_time(login, timeline, student):
@@ -152,3 +153,31 @@ def test_who_may_see_a_submission(app, login, make, cohort, timeline, student, s
         assert c.get(f"/submissions/{submission.id}/download").status_code == 403
         c.post("/logout")
     assert login(supervisor).get(f"/milestones/{timeline['project_plan'].id}").status_code == 403
+
+
+def test_the_progress_grid_shows_each_students_state_to_their_supervisor_and_the_coordinator(
+        app, login, make, cohort, coordinator, timeline, student, february):
+    from projectflow.matching import services as matching
+    from tests.matching.conftest import solve
+
+    supervisor = make.staff(cohort, name="Dr Grid", max_load=3)
+    project = make.project(cohort, owner=supervisor, title="Grid computing", capacity=2)
+    cohort.min_preferences = 1
+    db.session.commit()
+    make.preferences(cohort, student, [project])
+    run = solve(cohort, coordinator)
+    matching.publish_run(run, by=coordinator)
+    db.session.commit()
+    c = login(student)
+    send(c, timeline["project_plan"], pdf_bytes())
+    c.post("/logout")
+    outsider = make.staff(cohort, name="Dr Else")
+    page = login(supervisor).get(f"/cohorts/{cohort.id}/progress").get_data(as_text=True)
+    grid = main_text(page)
+    assert "Sam Student" in grid and "Submitted" in grid and "Not due" in grid
+    c = app.test_client()
+    c.post("/login", data={"email": outsider.email, "password": "correct horse battery"})
+    assert "Sam Student" not in main_text(c.get(f"/cohorts/{cohort.id}/progress").get_data(as_text=True))
+    c.post("/logout")
+    c.post("/login", data={"email": student.email, "password": "correct horse battery"})
+    assert c.get(f"/cohorts/{cohort.id}/progress").status_code == 403

@@ -12,6 +12,7 @@ from ..cohorts.models import Cohort
 from ..core import audit, clock
 from ..core.calendar import WorkingCalendar, local_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
+from ..core.notifications import notify
 from ..extensions import db
 from ..people.models import User
 from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTERIM_REPORT, KINDS, PART_TIME, PHASES,
@@ -136,6 +137,11 @@ def update_milestone(milestone: Milestone, values: dict, *, by: User) -> Milesto
     audit.record("milestone.updated", milestone, actor=by, cohort=cohort,
                  summary=f"Changed the milestone “{milestone.title}”", before=before,
                  after=audit.snapshot(milestone, FIELDS))
+    if before["due_at"] != audit.snapshot(milestone, ["due_at"])["due_at"]:
+        students = [e.student for e in cohort.enrolments]
+        notify(students, f"The deadline of “{milestone.title}” is now "
+                         f"{milestone.due_at.astimezone(cohort.zone):%a %d %b %Y %H:%M} (an extension you were "
+                         "granted still applies).", link=f"/milestones/{milestone.id}", cohort=cohort)
     return milestone
 
 

@@ -118,3 +118,14 @@ def test_who_may_not_edit_the_timeline_and_who_sees_their_own(client, login, tim
     assert "Next: Project plan" in main_text(page) and 'id="timeline-chart"' in page
     c.post("/logout")
     assert login(supervisor).get(f"/cohorts/{cohort.id}/my-timeline").status_code == 403
+
+
+def test_moving_a_deadline_tells_the_students(timeline, cohort, coordinator, student, smtp_server, february):
+    from projectflow.core.notifications import Notification
+
+    plan = timeline["project_plan"]
+    services.update_milestone(plan, values(plan, due_at=plan.due_at + timedelta(days=7)), by=coordinator)
+    db.session.commit()
+    told = db.session.scalars(select(Notification.message).where(Notification.user_id == student.id)).all()
+    assert any("Fri 12 Mar 2027 16:00" in m for m in told)
+    assert smtp_server.wait_for(1)[0]["To"] == student.email

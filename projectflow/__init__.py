@@ -51,4 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, submissions_bp,
                       audit_bp):
         app.register_blueprint(blueprint)
+    from .milestones.feed_views import bp as feeds_bp
+    from .submissions.archive_views import bp as archives_bp
+
+    app.register_blueprint(feeds_bp)
+    app.register_blueprint(archives_bp)
     return app

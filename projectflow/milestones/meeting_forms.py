@@ -1,0 +1,20 @@
+"""Forms of the supervision log."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+
+class MeetingForm(FlaskForm):
+    met_on = DateField("Date of the meeting", validators=[InputRequired("Give the date of the meeting.")],
+                       description="The day you met (in person or online); not a day still to come.")
+    notes = TextAreaField("What you discussed",
+                          validators=[DataRequired("Write what you discussed: your supervisor confirms these "
+                                                   "notes."), Length(max=5000)],
+                          render_kw={"rows": 4},
+                          description="Progress since the last meeting, problems, decisions. Your supervisor "
+                                      "reads and confirms them.")
+    actions = TextAreaField("Agreed actions", validators=[Length(max=5000)], render_kw={"rows": 3},
+                            description="What each of you will do before the next meeting (optional).")

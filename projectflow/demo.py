@@ -174,7 +174,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
             f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
             f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
             f"allocation published, {history['submissions']} submissions ({history['late']} late, "
-            f"{history['missing']} missing, {history['extensions']} extensions)")
+            f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings")
 
 
 def _cohort_with_people(year: int, coordinator: User, seed: int, n_students: int = N_STUDENTS,

@@ -14,7 +14,7 @@ from .cohorts.models import Cohort
 from .core import clock, mail
 from .extensions import db
 from .matching import services as matching
-from .milestones import extensions, services
+from .milestones import extensions, meetings, services
 from .milestones.models import Milestone
 from .people.models import User
 from .submissions import services as submissions
@@ -82,7 +82,37 @@ def add_timeline_history(cohort: Cohort, coordinator: User, rng: random.Random) 
                                        file_name="final_report_v2.pdf", declared=True,
                                        form_token=f"demo-{milestone.id}-{student.id}-2", by=student, receipt=False)
                 counts["submissions"] += 1
+    counts["meetings"] = _meetings(cohort, placed, rng)
     return counts
+
+
+NOTES = ["Went through the literature list; agreed the baseline to reproduce first.",
+         "Reviewed the first results: the baseline matches the paper within 1%.",
+         "Discussed the data pipeline and how to split the data without leakage.",
+         "Looked at the draft plan; the evaluation section needs a second metric.",
+         "Talked about the poster layout and which figures to keep."]
+
+
+def _meetings(cohort: Cohort, placed, rng: random.Random) -> int:
+    """Meetings every two or three weeks through both phases, most confirmed; a few students with a
+    long silence, so the log has gaps to show."""
+    n = 0
+    for index, allocation in enumerate(placed[:40]):
+        student, day = allocation.student, cohort.part_time_start + timedelta(days=rng.randint(3, 10))
+        quiet = index % 9 == 4  # a student who stops coming for a while
+        while day < cohort.full_time_end:
+            moment = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=14)
+            with clock.frozen(moment):
+                meeting = meetings.record_meeting(cohort, student, met_on=day, notes=rng.choice(NOTES),
+                                                  actions="Send the updated plan by Friday.", by=student)
+            if rng.random() < 0.85:
+                with clock.frozen(moment + timedelta(days=1)):
+                    meetings.confirm_meeting(meeting, by=allocation.supervisor)
+            n += 1
+            day += timedelta(days=rng.choice([14, 14, 21]) + (42 if quiet and n % 5 == 0 else 0))
+        mail.discard_queued()
+        db.session.commit()
+    return n
 
 
 def _extension(milestone: Milestone, student: User, coordinator: User, *, state: str) -> datetime:

@@ -104,11 +104,41 @@ def scheduler_command(once: bool, interval: float):
     scheduler = BlockingScheduler(timezone="UTC")
     # One tick at a time (max_instances=1): a long job delays the next look instead of overlapping it.
     scheduler.add_job(tick, "interval", seconds=interval, max_instances=1, coalesce=True, id="jobs")
+
+    def sweep():
+        from datetime import timedelta
+
+        from .submissions.services import sweep_uploads
+
+        with app.app_context():
+            removed = sweep_uploads(timedelta(hours=6))
+            if removed:
+                click.echo(f"Swept {len(removed)} orphaned upload file(s).")
+
+    # Files a crash left without their row (see core/storage.py), once an hour.
+    scheduler.add_job(sweep, "interval", hours=1, max_instances=1, coalesce=True, id="sweep-uploads")
     click.echo(f"projectflow scheduler: looking for jobs every {interval:g} s (Ctrl-C stops it).")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("Stopped.")
+
+
+@cli.command("sweep-uploads")
+@click.option("--older-than-hours", default=6.0, show_default=True,
+              help="Only files untouched for this long (an upload in progress is not yet in the database).")
+@with_appcontext
+def sweep_uploads_command(older_than_hours: float):
+    """Remove uploaded files no submission or extension refers to (left by a crash), and abandoned
+    temporary files. `projectflow scheduler` does this every hour."""
+    from datetime import timedelta
+
+    from .submissions.services import sweep_uploads
+
+    removed = sweep_uploads(timedelta(hours=older_than_hours))
+    for key in removed:
+        click.echo(f"removed {key}")
+    click.echo(f"Removed {len(removed)} file(s).")
 
 
 @cli.command("create-user")

@@ -142,3 +142,13 @@ def can_see_work(cohort: Cohort, student: User, user: User) -> bool:
     return cohort.second_markers_published_at is not None and db.session.scalar(
         select(MarkerAssignment.id).where(MarkerAssignment.allocation_id == allocation.id,
                                           MarkerAssignment.marker_id == user.id)) is not None
+
+
+def sweep_uploads(older_than) -> list[str]:
+    """Remove stored files no row refers to (left by a crash between moving a file into place and
+    committing its row) and abandoned temporary files, older than ``older_than``."""
+    from ..milestones.models import Extension
+
+    known = set(db.session.scalars(select(Submission.storage_key)))
+    known |= {k for k in db.session.scalars(select(Extension.evidence_key)) if k}
+    return file_store().sweep_orphans(known, older_than=older_than)

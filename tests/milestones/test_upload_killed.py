@@ -128,3 +128,19 @@ def test_killing_the_server_halfway_through_an_upload_leaves_nothing(app, server
     assert submissions() == 1
     saved = db.session.scalar(select(Submission))
     assert store.path_of(saved.storage_key).stat().st_size == len(pdf) == saved.size
+
+
+def test_sweep_uploads_removes_only_files_no_row_knows(app, login, timeline, student, february, smtp_server):
+    from projectflow.submissions.services import sweep_uploads
+    from tests.milestones.test_submissions import send
+
+    send(login(student), timeline["project_plan"], pdf_bytes())
+    kept = db.session.scalar(select(Submission)).storage_key
+    store = file_store()
+    orphan = store.commit(store.receive(io.BytesIO(pdf_bytes()), max_bytes=10**6), key_prefix="submissions/c0/m0/s0")
+    from projectflow.cli import cli
+
+    result = app.test_cli_runner().invoke(cli, ["sweep-uploads", "--older-than-hours", "0"])
+    assert result.exit_code == 0 and f"removed {orphan.key}" in result.output
+    assert store.exists(kept) and not store.exists(orphan.key)
+    assert sweep_uploads(timedelta(0)) == []

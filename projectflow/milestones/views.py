@@ -156,7 +156,12 @@ def progress_grid(cohort_id: int):
     if manage:
         students = sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower())
     else:
-        students = sorted((a.student for a in students_of(cohort, current_user)), key=lambda u: u.name.lower())
+        # Their supervised students and, once published, the students whose work they second-mark:
+        # a granted extension must be visible to every marker.
+        from ..matching.second_markers import marked_by
+
+        mine = {a.student.id: a.student for a in students_of(cohort, current_user) + marked_by(cohort, current_user)}
+        students = sorted(mine.values(), key=lambda u: u.name.lower())
     milestones = services.milestones_of(cohort)
     grid = progress.statuses(cohort, [s.id for s in students])
     supervisors = {s.id: allocation_of(cohort, s) for s in students} if manage else {}

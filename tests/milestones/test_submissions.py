@@ -181,3 +181,26 @@ def test_the_progress_grid_shows_each_students_state_to_their_supervisor_and_the
     c.post("/logout")
     c.post("/login", data={"email": student.email, "password": "correct horse battery"})
     assert c.get(f"/cohorts/{cohort.id}/progress").status_code == 403
+
+
+def test_a_second_marker_sees_the_students_extension_on_the_grid(app, login, make, cohort, coordinator, timeline,
+                                                                  student, february, smtp_server):
+    from projectflow.matching import second_markers
+    from projectflow.matching import services as matching
+    from projectflow.milestones import extensions
+    from tests.matching.conftest import solve
+
+    supervisor = make.staff(cohort, name="Dr Grid", max_load=3)
+    marker = make.staff(cohort, name="Dr Second", max_load=3)
+    project = make.project(cohort, owner=supervisor, title="Grid computing", capacity=2)
+    cohort.min_preferences = 1
+    db.session.commit()
+    make.preferences(cohort, student, [project])
+    matching.publish_run(solve(cohort, coordinator), by=coordinator)
+    allocation = matching.allocation_of(cohort, student)
+    second_markers.change_marker(allocation, marker, by=coordinator)
+    second_markers.publish_second_markers(cohort, by=coordinator)
+    extensions.grant_directly(timeline["project_plan"], student, working_days=2, note="Ill.", by=coordinator)
+    db.session.commit()
+    grid = main_text(login(marker).get(f"/cohorts/{cohort.id}/progress").get_data(as_text=True))
+    assert "Sam Student" in grid and "Extended to 09 Mar 16:00" in grid

@@ -29,10 +29,18 @@ class MilestoneForm(FlaskForm):
 
 
 class ClosuresForm(FlaskForm):
+    """The timeline's settings: closures, the extension limit and the meeting gaps."""
+
     closures = TextAreaField(
         "University closures", render_kw={"rows": 3},
         description="One per line: first day, last day, label, e.g. “2026-12-24, 2027-01-01, Christmas closure”. "
                     "They do not count as working days, like weekends and bank holidays.")
+    extension_max_working_days = IntegerField("Longest extension (working days)", default=10,
+                                              validators=[InputRequired(), NumberRange(1, 60)])
+    meeting_gap_part_time_weeks = IntegerField("No meeting for (weeks), part-time phase", default=3,
+                                               validators=[InputRequired(), NumberRange(1, 12)])
+    meeting_gap_full_time_weeks = IntegerField("No meeting for (weeks), full-time phase", default=2,
+                                               validators=[InputRequired(), NumberRange(1, 12)])
 
 
 class ExtensionRequestForm(FlaskForm):

@@ -205,3 +205,40 @@ def set_closures(cohort: Cohort, text: str, *, by: User) -> list[list[str]]:
     audit.record("timeline.closures_changed", cohort, actor=by, cohort=cohort,
                  summary=f"Set {len(closures)} closure(s)", before={"closures": before}, after={"closures": closures})
     return closures
+
+
+LIMITS = ["extension_max_working_days", "meeting_gap_part_time_weeks", "meeting_gap_full_time_weeks"]
+
+
+def set_limits(cohort: Cohort, *, by: User, **values: int) -> None:
+    """The longest extension a coordinator grants and the meeting gaps of the overdue report."""
+    _require_coordinator(cohort, by)
+    if not 1 <= values["extension_max_working_days"] <= 60:
+        raise ValidationFailed("The longest extension is between 1 and 60 working days.",
+                               field="extension_max_working_days")
+    for key in LIMITS[1:]:
+        if not 1 <= values[key] <= 12:
+            raise ValidationFailed("A meeting gap is between 1 and 12 weeks.", field=key)
+    before = audit.snapshot(cohort, LIMITS)
+    for key in LIMITS:
+        setattr(cohort, key, values[key])
+    after = audit.snapshot(cohort, LIMITS)
+    if after != before:
+        audit.record("timeline.settings_changed", cohort, actor=by, cohort=cohort,
+                     summary="Changed the extension limit or the meeting gaps", before=before, after=after)
+
+
+def delete_milestone(milestone: Milestone, *, by: User) -> None:
+    """Remove a milestone nobody has submitted to or asked an extension for."""
+    from ..submissions.models import Submission  # submissions build on milestones, not the reverse
+
+    cohort = milestone.cohort
+    _require_coordinator(cohort, by)
+    used = db.session.scalar(select(Submission.id).where(Submission.milestone_id == milestone.id).limit(1)) or \
+        db.session.scalar(select(Extension.id).where(Extension.milestone_id == milestone.id).limit(1))
+    if used is not None:
+        raise InvalidState(f"“{milestone.title}” already has submissions or extension requests, so it cannot be "
+                           "removed: change its dates instead.")
+    audit.record("milestone.removed", milestone, actor=by, cohort=cohort, summary=f"Removed the milestone "
+                 f"“{milestone.title}”", before=audit.snapshot(milestone, FIELDS))
+    db.session.delete(milestone)

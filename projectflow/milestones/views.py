@@ -52,7 +52,8 @@ def _show(form: MilestoneForm, exc: DomainError) -> None:
 @login_required
 def timeline(cohort_id: int):
     cohort = _cohort(cohort_id, manage=True)
-    closures = ClosuresForm(closures="\n".join(", ".join(c) for c in cohort.closures or []))
+    closures = ClosuresForm(obj=cohort)
+    closures.closures.data = "\n".join(", ".join(c) for c in cohort.closures or [])  # (obj would give the list)
     return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
                            action_form=FlaskForm(), closures_form=closures)
 
@@ -78,12 +79,15 @@ def closures(cohort_id: int):
     if form.validate_on_submit():
         try:
             services.set_closures(cohort, form.closures.data or "", by=current_user)
+            services.set_limits(cohort, extension_max_working_days=form.extension_max_working_days.data,
+                                meeting_gap_part_time_weeks=form.meeting_gap_part_time_weeks.data,
+                                meeting_gap_full_time_weeks=form.meeting_gap_full_time_weeks.data, by=current_user)
         except DomainError as exc:
             db.session.rollback()
             form.closures.errors.append(exc.message)
         else:
             db.session.commit()
-            flash("Closures saved.", "success")
+            flash("Timeline settings saved.", "success")
             return redirect(url_for(".timeline", cohort_id=cohort.id))
     return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
                            action_form=FlaskForm(), closures_form=form), 422
@@ -130,8 +134,24 @@ def edit_milestone(milestone_id: int):
             db.session.commit()
             flash(f"“{milestone.title}” saved.", "success")
             return redirect(url_for(".timeline", cohort_id=cohort.id))
-    return render_template("milestones/milestone_form.html", cohort=cohort, form=form, milestone=milestone), \
+    return render_template("milestones/milestone_form.html", cohort=cohort, form=form, milestone=milestone,
+                           delete_form=FlaskForm()), \
         422 if form.errors else 200
+
+
+@bp.post("/milestones/<int:milestone_id>/delete")
+@login_required
+def delete_milestone(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id)
+    cohort = _cohort(milestone.cohort_id, manage=True)
+    if not FlaskForm().validate_on_submit():
+        flash("The form had expired: try again.", "danger")
+        return redirect(url_for(".edit_milestone", milestone_id=milestone.id))
+    title = milestone.title
+    services.delete_milestone(milestone, by=current_user)
+    db.session.commit()
+    flash(f"“{title}” removed.", "success")
+    return redirect(url_for(".timeline", cohort_id=cohort.id))
 
 
 @bp.get("/cohorts/<int:cohort_id>/my-timeline")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -129,3 +130,39 @@ def test_moving_a_deadline_tells_the_students(timeline, cohort, coordinator, stu
     told = db.session.scalars(select(Notification.message).where(Notification.user_id == student.id)).all()
     assert any("Fri 12 Mar 2027 16:00" in m for m in told)
     assert smtp_server.wait_for(1)[0]["To"] == student.email
+
+
+def test_the_settings_form_saves_the_limits_and_refuses_bad_ones(client, login, cohort, coordinator):
+    c = login(coordinator, role="coordinator")
+    data = {"closures": "", "extension_max_working_days": "15", "meeting_gap_part_time_weeks": "4",
+            "meeting_gap_full_time_weeks": "2"}
+    assert c.post(f"/cohorts/{cohort.id}/timeline/closures", data=data).status_code == 302
+    db.session.refresh(cohort)
+    assert (cohort.extension_max_working_days, cohort.meeting_gap_part_time_weeks) == (15, 4)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "timeline.settings_changed"))
+    bad = c.post(f"/cohorts/{cohort.id}/timeline/closures", data={**data, "extension_max_working_days": "0"})
+    assert bad.status_code == 422 and field_error(bad.get_data(as_text=True), "extension_max_working_days")
+    db.session.refresh(cohort)
+    assert cohort.extension_max_working_days == 15  # nothing lost
+    services.set_closures(cohort, "2026-12-24, 2027-01-01, Christmas closure", by=coordinator)
+    db.session.commit()
+    page = c.get(f"/cohorts/{cohort.id}/timeline").get_data(as_text=True)
+    assert re.search(r">\s*2026-12-24, 2027-01-01, Christmas closure</textarea>", page)
+
+
+def test_a_milestone_is_removed_only_while_unused(client, login, timeline, cohort, coordinator, student, february,
+                                                  smtp_server):
+    from projectflow.milestones import extensions
+
+    c = login(coordinator, role="coordinator")
+    poster = timeline["poster"]
+    assert c.post(f"/milestones/{poster.id}/delete").status_code == 302
+    assert "Poster" not in [m.title for m in services.milestones_of(cohort)]
+    plan = timeline["project_plan"]
+    extensions.request_extension(plan, student, reason="Ill.", by=student)
+    db.session.commit()
+    response = c.post(f"/milestones/{plan.id}/delete")
+    assert response.status_code == 409 and "cannot be removed" in response.get_data(as_text=True)
+    assert plan in services.milestones_of(cohort)
+    c.post("/logout")
+    assert login(student).post(f"/milestones/{plan.id}/delete").status_code == 403

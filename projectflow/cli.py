@@ -189,6 +189,16 @@ def export_problem_command(cohort_id: int, output_path: Path):
                f"{len(problem.supervisors)} supervisors.")
 
 
+def _refuse_input(input_path: Path, exc, nothing_done: str) -> None:
+    """Name each fault of a malformed input file (the first 50) on stderr, then exit 1."""
+    for fault in exc.problems[:50]:
+        click.echo(f"{input_path.name}: {fault}", err=True)
+    if len(exc.problems) > 50:
+        click.echo(f"{input_path.name}: ... and {len(exc.problems) - 50} more.", err=True)
+    click.echo(f"{nothing_done} ({len(exc.problems)} problem(s) in the input).", err=True)
+    sys.exit(1)
+
+
 @cli.command("allocate", with_appcontext=False)
 @click.option("--input", "input_path", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="problem.json to read.")
@@ -211,12 +221,7 @@ def allocate_command(input_path: Path, output_path: Path, objective: str):
     try:
         problem = parse_problem(input_path.read_bytes(), objective)
     except ProblemError as exc:
-        for fault in exc.problems[:50]:
-            click.echo(f"{input_path.name}: {fault}", err=True)
-        if len(exc.problems) > 50:
-            click.echo(f"{input_path.name}: ... and {len(exc.problems) - 50} more.", err=True)
-        click.echo(f"Nothing was allocated ({len(exc.problems)} problem(s) in the input).", err=True)
-        sys.exit(1)
+        _refuse_input(input_path, exc, "Nothing was allocated")
     result = allocate(problem, objective)
     output_path.write_text(result_to_json(result), encoding="utf-8")
     placed = len(result.assignments)
@@ -251,12 +256,7 @@ def assign_markers_command(input_path: Path, output_path: Path):
     try:
         problem = parse_marker_problem(input_path.read_bytes())
     except ProblemError as exc:
-        for fault in exc.problems[:50]:
-            click.echo(f"{input_path.name}: {fault}", err=True)
-        if len(exc.problems) > 50:
-            click.echo(f"{input_path.name}: ... and {len(exc.problems) - 50} more.", err=True)
-        click.echo(f"No markers were assigned ({len(exc.problems)} problem(s) in the input).", err=True)
-        sys.exit(1)
+        _refuse_input(input_path, exc, "No markers were assigned")
     result = assign_markers(problem)
     output_path.write_text(marker_result_to_json(result), encoding="utf-8")
     loads = [n for _, n in result.loads]

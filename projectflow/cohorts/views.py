@@ -13,6 +13,7 @@ from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, STAFF, STUDENT
 from . import importing, services
+from .access import cohort_for
 from .forms import MAX_YEAR, MIN_YEAR, CohortForm, ImportForm
 from .models import Cohort, CohortStaff, Enrolment
 
@@ -26,9 +27,7 @@ EXAMPLE_CSV = (
 
 
 def _managed_cohort(cohort_id: int) -> Cohort:
-    cohort = get_or_404(Cohort, cohort_id)
-    require(cohort.can_manage(current_user), "Only this cohort's coordinators can do that.")
-    return cohort
+    return cohort_for(cohort_id, manage=True)
 
 
 @bp.get("/")

@@ -25,7 +25,7 @@ from ..solvers.problem_io import problem_from_dict, problem_to_dict, result_to_d
 from ..solvers.results import build_result
 from .models import (APP_OBJECTIVES, FAILED, OBJECTIVE_LABELS, PUBLISHED, QUEUED, RUNNING, SOLVED, SUPERSEDED,
                      Allocation, AllocationRun)
-from .problem import cohort_problem, project_key, supervisor_key
+from .problem import cohort_problem, project_key
 
 JOB_KIND = "allocation"
 

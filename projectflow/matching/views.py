@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_t
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
 from ..core import clock
 from ..core.auth import get_or_404, require
@@ -25,12 +26,7 @@ bp = Blueprint("matching", __name__, url_prefix="/cohorts/<int:cohort_id>/alloca
 
 
 def _cohort(cohort_id: int, *, manage: bool = True) -> Cohort:
-    cohort = get_or_404(Cohort, cohort_id)
-    if manage:
-        require(cohort.can_manage(current_user), "Only this cohort's coordinators can see the allocation runs.")
-    else:
-        require(cohort.can_view(current_user), "You are not part of this cohort.")
-    return cohort
+    return cohort_for(cohort_id, manage=manage, refused="Only this cohort's coordinators can see the allocation runs.")
 
 
 def _run(cohort: Cohort, run_id: int) -> AllocationRun:

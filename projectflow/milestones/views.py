@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
+from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
 from ..core import clock
 from ..core.auth import get_or_404, require
@@ -24,12 +25,7 @@ bp = Blueprint("milestones", __name__)
 
 
 def _cohort(cohort_id: int, *, manage: bool = False) -> Cohort:
-    cohort = get_or_404(Cohort, cohort_id)
-    if manage:
-        require(cohort.can_manage(current_user), "Only this cohort's coordinators can change its timeline.")
-    else:
-        require(cohort.can_view(current_user), "You are not part of this cohort.")
-    return cohort
+    return cohort_for(cohort_id, manage=manage, refused="Only this cohort's coordinators can change its timeline.")
 
 
 def _values(form: MilestoneForm, cohort: Cohort) -> dict:

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
 from ..core import clock
 from ..core.auth import get_or_404, require, roles_required
@@ -36,12 +37,7 @@ DECISIONS = {
 
 
 def _cohort_for(cohort_id: int, *, manage: bool = False) -> Cohort:
-    cohort = get_or_404(Cohort, cohort_id)
-    if manage:
-        require(cohort.can_manage(current_user), "Only this cohort's coordinators can see that.")
-    else:
-        require(cohort.can_view(current_user), "You are not part of this cohort.")
-    return cohort
+    return cohort_for(cohort_id, manage=manage, refused="Only this cohort's coordinators can see that.")
 
 
 def _project_form(cohort: Cohort, **kw) -> ProjectForm:

@@ -38,6 +38,7 @@ from typing import Any
 
 from .markers import MarkedProject, Marker, MarkerPair, MarkerProblem, MarkerResult, check_marker_problem
 from .problem import ProblemError
+from .problem_io import decode_json, read_sections
 
 _FIELDS = {
     "projects": {"id", "supervisors", "keywords"},
@@ -50,59 +51,15 @@ _REQUIRED_LISTS = ("projects", "staff")
 
 def parse_marker_problem(text: str | bytes) -> MarkerProblem:
     """Read markers.json (text or bytes) into a MarkerProblem; raise ProblemError listing every fault."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ProblemError([f"The file is not UTF-8 text (byte {exc.start})."]) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProblemError([f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]) from None
-    return marker_problem_from_dict(data)
+    return marker_problem_from_dict(decode_json(text))
 
 
 def marker_problem_from_dict(data: Any) -> MarkerProblem:
     """Build a MarkerProblem from decoded JSON, checking its shape and then its meaning
     (check_marker_problem)."""
-    faults: list[str] = []
-    if not isinstance(data, dict):
-        raise ProblemError(["The file must hold a JSON object with projects and staff."])
-    for key in data:
-        if key not in _FIELDS:
-            faults.append(f"Unknown top-level field {key!r} (expected: {', '.join(_FIELDS)}).")
-    sections: dict[str, list[dict]] = {}
-    for key, required in _FIELDS.items():
-        if key not in data:
-            if key in _REQUIRED_LISTS:
-                faults.append(f"The field {key!r} is missing.")
-            sections[key] = []
-            continue
-        if not isinstance(data[key], list):
-            faults.append(f"The field {key!r} must be a list.")
-            sections[key] = []
-            continue
-        good = []
-        for i, entry in enumerate(data[key]):
-            where = f"{key}[{i}]"
-            if not isinstance(entry, dict):
-                faults.append(f"{where} must be an object.")
-                continue
-            if isinstance(entry.get("id"), str):
-                where += f" (id {entry['id']!r})"
-            missing = sorted(required - entry.keys())
-            unknown = sorted(entry.keys() - required)
-            if missing:
-                faults.append(f"{where} is missing {', '.join(map(repr, missing))}.")
-            if unknown:
-                faults.append(f"{where} has unknown field(s) {', '.join(map(repr, unknown))}.")
-            bad = _type_faults(entry, where)
-            faults.extend(bad)
-            if not missing and not bad:
-                good.append(entry)
-        sections[key] = good
-    if faults:
-        raise ProblemError(faults)
+    sections = read_sections(data, {key: (required, set()) for key, required in _FIELDS.items()}, _REQUIRED_LISTS,
+                             lambda _key, entry, where: _type_faults(entry, where),
+                             "The file must hold a JSON object with projects and staff.")
 
     problem = MarkerProblem(
         projects=tuple(MarkedProject(e["id"], tuple(e["supervisors"]), tuple(e["keywords"]))

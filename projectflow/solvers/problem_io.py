@@ -49,59 +49,27 @@ _REQUIRED_LISTS = ("students", "projects", "supervisors")
 
 def parse_problem(text: str | bytes, objective: str = "min-cost") -> Problem:
     """Read problem.json (text or bytes) into a Problem; raise ProblemError listing every fault."""
+    return problem_from_dict(decode_json(text), objective)
+
+
+def decode_json(text: str | bytes) -> Any:
+    """JSON from text or UTF-8 bytes (a byte-order mark allowed), or ProblemError saying where it breaks."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ProblemError([f"The file is not UTF-8 text (byte {exc.start})."]) from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProblemError([f"Not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."]) from None
-    return problem_from_dict(data, objective)
 
 
 def problem_from_dict(data: Any, objective: str = "min-cost") -> Problem:
     """Build a Problem from decoded JSON, checking its shape and then its meaning (check_problem)."""
-    faults: list[str] = []
-    if not isinstance(data, dict):
-        raise ProblemError(["The file must hold a JSON object with students, projects and supervisors."])
-    for key in data:
-        if key not in _FIELDS:
-            faults.append(f"Unknown top-level field {key!r} (expected: {', '.join(_FIELDS)}).")
-    sections: dict[str, list[dict]] = {}
-    for key, (required, optional) in _FIELDS.items():
-        if key not in data:
-            if key in _REQUIRED_LISTS:
-                faults.append(f"The field {key!r} is missing.")
-            sections[key] = []
-            continue
-        if not isinstance(data[key], list):
-            faults.append(f"The field {key!r} must be a list.")
-            sections[key] = []
-            continue
-        good = []
-        for i, entry in enumerate(data[key]):
-            where = f"{key}[{i}]"
-            if not isinstance(entry, dict):
-                faults.append(f"{where} must be an object.")
-                continue
-            if isinstance(entry.get("id"), str):
-                where += f" (id {entry['id']!r})"
-            missing = sorted(required - entry.keys())
-            unknown = sorted(entry.keys() - required - optional)
-            if missing:
-                faults.append(f"{where} is missing {', '.join(map(repr, missing))}.")
-            if unknown:
-                faults.append(f"{where} has unknown field(s) {', '.join(map(repr, unknown))}.")
-            bad = _type_faults(key, entry, where)
-            faults.extend(bad)
-            if not missing and not bad:
-                good.append(entry)
-        sections[key] = good
-    if faults:
-        raise ProblemError(faults)
-
+    sections = read_sections(data, _FIELDS, _REQUIRED_LISTS,
+                             _type_faults,
+                             "The file must hold a JSON object with students, projects and supervisors.")
     problem = Problem(
         students=tuple(Student(e["id"], tuple(e["preferences"])) for e in sections["students"]),
         projects=tuple(Project(e["id"], e["supervisor"], e["capacity"]) for e in sections["projects"]),
@@ -115,6 +83,47 @@ def problem_from_dict(data: Any, objective: str = "min-cost") -> Problem:
     if faults:
         raise ProblemError(faults)
     return problem
+
+
+def read_sections(data: Any, fields: dict[str, tuple[set[str], set[str]]], required_lists: tuple[str, ...],
+                  type_faults, not_an_object: str) -> dict[str, list[dict]]:
+    """The lists of a problem file, each entry checked for missing, unknown and mistyped fields;
+    ProblemError naming every faulty entry (``fields``: list name -> (required, optional) keys;
+    ``type_faults(list name, entry, where)`` -> sentences)."""
+    if not isinstance(data, dict):
+        raise ProblemError([not_an_object])
+    faults: list[str] = [f"Unknown top-level field {key!r} (expected: {', '.join(fields)})."
+                         for key in data if key not in fields]
+    sections: dict[str, list[dict]] = {}
+    for key, (required, optional) in fields.items():
+        sections[key] = []
+        if key not in data:
+            if key in required_lists:
+                faults.append(f"The field {key!r} is missing.")
+            continue
+        if not isinstance(data[key], list):
+            faults.append(f"The field {key!r} must be a list.")
+            continue
+        for i, entry in enumerate(data[key]):
+            where = f"{key}[{i}]"
+            if not isinstance(entry, dict):
+                faults.append(f"{where} must be an object.")
+                continue
+            if isinstance(entry.get("id"), str):
+                where += f" (id {entry['id']!r})"
+            missing = sorted(required - entry.keys())
+            unknown = sorted(entry.keys() - required - optional)
+            if missing:
+                faults.append(f"{where} is missing {', '.join(map(repr, missing))}.")
+            if unknown:
+                faults.append(f"{where} has unknown field(s) {', '.join(map(repr, unknown))}.")
+            bad = type_faults(key, entry, where)
+            faults.extend(bad)
+            if not missing and not bad:
+                sections[key].append(entry)
+    if faults:
+        raise ProblemError(faults)
+    return sections
 
 
 def _type_faults(key: str, entry: dict, where: str) -> list[str]:

@@ -15,7 +15,6 @@ import csv
 import hashlib
 import io
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass

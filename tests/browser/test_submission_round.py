@@ -28,7 +28,7 @@ def test_upload_resubmit_extension_and_a_late_submission(page, live_server, coho
     with clock.frozen(datetime(2026, 11, 20, 9, tzinfo=timezone.utc)):
         milestones = {m.kind: m for m in services.create_timeline(cohort, by=coordinator)}
         db.session.commit()
-    plan, ethics, interim = milestones["project_plan"], milestones["ethics"], milestones["interim_report"]
+    ethics, interim = milestones["ethics"], milestones["interim_report"]
     first, second = tmp_path / "plan-v1.pdf", tmp_path / "plan-v2.pdf"
     first.write_bytes(pdf_bytes(2))
     second.write_bytes(pdf_bytes(5))

@@ -39,6 +39,9 @@ class User(UserMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of what the session cookie carries (see get_id): raising it ends every session of the
+    # account at once, wherever it was signed in, including a cookie someone captured.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -46,6 +49,26 @@ class User(UserMixin, db.Model):
     staff_profile: Mapped[StaffProfile | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the session generation it was signed
+        in under (see ``load_signed_in``)."""
+        return f"{self.id}.{self.session_generation}"
+
+    def end_sessions(self) -> None:
+        """Every session of this account, on every device, stops working at its next request."""
+        self.session_generation = (self.session_generation or 0) + 1
+
+    @classmethod
+    def load_signed_in(cls, session_id: str) -> User | None:
+        """The active account a session cookie's id names, if that session was not ended since."""
+        user_id, _, generation = session_id.partition(".")
+        if not (user_id.isdigit() and generation.isdigit()) or len(user_id) > 18:
+            return None
+        user = db.session.get(cls, int(user_id))
+        if user is None or not user.is_active or user.session_generation != int(generation):
+            return None
+        return user
 
     @validates("email")
     def _normalise_email(self, _key, value: str) -> str:

@@ -110,6 +110,8 @@ def set_active(user: User, active: bool, *, by: User) -> User:
         _keep_an_admin(user)
     before = user_snapshot(user)
     user.is_active = active
+    # Reactivating does not revive the sessions that deactivation ended: the person signs in again.
+    user.end_sessions()
     audit.record("user.reactivated" if active else "user.deactivated", user, actor=by,
                  summary=f"{'Reactivated' if active else 'Deactivated'} account {user.email}",
                  before=before, after=user_snapshot(user))
@@ -185,6 +187,8 @@ def reset_password(token: str, password: str) -> User:
     check_password_rules(password)
     user = reset.user
     user.password_hash = hash_password(password)
+    # Whoever knew the old password (or held a session cookie) is signed out everywhere.
+    user.end_sessions()
     reset.used_at = clock.now()
     audit.record("user.password_reset", user, actor=user, summary=f"{user.email} set a new password")
     return user

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 
-from ..core.auth import VIEW_ROLE_KEY, get_or_404, roles_required, switch_view_role
+from ..core.auth import get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
 from ..core.web import same_site_path
 from ..core.forms import show_error
@@ -25,9 +25,8 @@ SIGN_IN_FAILED = "That e-mail address and password do not match an active accoun
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+def _load_user(session_id: str) -> User | None:
+    return User.load_signed_in(session_id)
 
 
 def _submitted_email() -> str:
@@ -65,8 +64,12 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # Signing out here signs out everywhere: a copied session cookie dies with this one.
+        current_user.end_sessions()
+        db.session.commit()
     logout_user()
-    session.pop(VIEW_ROLE_KEY, None)
+    session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("people.login"))
 

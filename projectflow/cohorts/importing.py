@@ -23,7 +23,7 @@ from sqlalchemy import select
 from ..core import audit, clock
 from ..core.errors import ValidationFailed
 from ..extensions import db
-from ..people.models import STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
+from ..people.models import ROLE_LABELS, STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
 from ..people.services import clean_keywords
 from .models import Cohort, CohortStaff, Enrolment
 from .services import new_candidate_numbers
@@ -230,6 +230,14 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
         if user is not None and not user.is_active:
             problems.append(RowProblem(r.line, f"{r.email} belongs to a deactivated account; "
                                                "an admin must reactivate it first.", r.email))
+        elif user is not None and r.role not in user.roles:
+            # An import never changes what an existing account may do (a student of another cohort
+            # would otherwise become staff, or an admin a student): roles are changed by an admin.
+            held = ", ".join(ROLE_LABELS[role].lower() for role in user.ordered_roles()) or "no role"
+            problems.append(RowProblem(r.line, f"{r.email} is an existing account ({held}) without the "
+                                               f"{r.role} role; an import does not change an account's "
+                                               "roles. Ask an admin to add the role, or remove the row.",
+                                       r.email))
     if problems:
         raise ImportRejected(problems)
 
@@ -254,16 +262,12 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
     students = [existing[r.email] for r in rows if r.role == STUDENT and existing[r.email].id not in enrolled]
     numbers = new_candidate_numbers(cohort, len(students), rng=rng)
     for user, number in zip(students, numbers):
-        if STUDENT not in user.roles:
-            user.role_rows.append(UserRole(role=STUDENT))
         db.session.add(Enrolment(cohort_id=cohort.id, user_id=user.id, candidate_number=number, created_at=now))
         report.emails["students"].append(user.email)
     for r in rows:
         user = existing[r.email]
         if r.role != STAFF or user.id in on_staff:
             continue
-        if STAFF not in user.roles:
-            user.role_rows.append(UserRole(role=STAFF))
         if user.staff_profile is None:
             user.staff_profile = StaffProfile(expertise=list(r.expertise),
                                               **({"max_load": r.max_load} if r.max_load is not None else {}))

@@ -11,7 +11,6 @@ to disk, and each PDF is copied in chunks, so a cohort's worth of reports is nev
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import re
@@ -23,6 +22,7 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 
 from ..cohorts.models import Cohort
+from ..core.sheets import SafeCSVWriter
 from ..core.storage import CHUNK_SIZE, FileStore, file_store
 from ..extensions import db
 from ..milestones.models import GRANTED, Extension, Milestone
@@ -95,7 +95,7 @@ def milestone_archive(milestone: Milestone) -> BinaryIO:
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, prefix="projectflow-archive-", suffix=".zip")
     try:
         manifest = io.StringIO()
-        writer = csv.writer(manifest)
+        writer = SafeCSVWriter(manifest)
         writer.writerow(["candidate_number", "student_name", "file", "version", f"submitted_at ({cohort.timezone})",
                          "size_bytes", "sha256", "late_working_days", "late_hours",
                          f"extension_new_deadline ({cohort.timezone})", "problem"])

@@ -13,12 +13,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from projectflow.cohorts.importing import import_people
 from projectflow.cohorts.models import Enrolment
 from projectflow.core import clock
+from projectflow.core.sheets import neutralise
 from projectflow.core.storage import file_store
 from projectflow.extensions import db
 from projectflow.matching import services as matching
 from projectflow.milestones import extensions
+from projectflow.people.models import User
 from projectflow.submissions import services
 from projectflow.submissions.models import Submission
 from tests.html import main_text
@@ -157,3 +160,26 @@ def test_only_the_cohorts_coordinators_download_it(app, client, login, make, coh
     assert login(make.admin()).get(url).status_code == 200
     client.post("/logout")
     assert login(coordinator).get("/milestones/999999/archive.zip").status_code == 404
+
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example","Click")', "+44 Plus", "-2+3", "@SUM(A1:A9)"])
+def test_a_name_a_spreadsheet_would_read_as_a_formula_is_written_as_text(client, login, cohort, coordinator,
+                                                                        timeline, name):
+    # Found when the app was tried: names imported from CSV came out unchanged in manifest.csv.
+    quoted = name.replace('"', '""')
+    import_people(cohort, f'email,name,role\nform@example.ac.uk,"{quoted}",student\n'.encode(), by=coordinator)
+    db.session.commit()
+    assert db.session.scalar(select(User.name).where(User.email == "form@example.ac.uk")) == name
+
+    _, [row] = download(login(coordinator, role="coordinator"), timeline["project_plan"])
+
+    assert row["student_name"] == "'" + name
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"),
+    ("Ada", "Ada"), ("", ""), ("1-2", "1-2"), (-3, -3), (2.5, 2.5), (None, None),
+])
+def test_only_text_that_starts_like_a_formula_is_changed(value, written):
+    assert neutralise(value) == written

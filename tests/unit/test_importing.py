@@ -313,18 +313,16 @@ def test_existing_accounts_are_reused_not_duplicated(cohort, make):
     last_year = make.cohort(year=2025)
     supervisor = make.staff(last_year, email="sup@example.ac.uk", name="Dr Sup", expertise=["nlp"], max_load=2)
     repeating = make.student(last_year, email="again@example.ac.uk", name="Al Again")
-    admin = make.admin(email="admin.person@example.ac.uk")
     users_before = counts()["User"]
 
     report = import_people(cohort, csv_file(
         "SUP@example.ac.uk,Someone Else,staff,robotics,9",
         "again@example.ac.uk,Al Again,student,,",
-        "admin.person@example.ac.uk,Admin Person,staff,vision,3",
     ), by=None)
     db.session.commit()
 
     assert report.new_accounts == 0 and counts()["User"] == users_before
-    assert (report.students_enrolled, report.staff_added) == (1, 2)
+    assert (report.students_enrolled, report.staff_added) == (1, 1)
     # The account keeps its name and profile; the file does not overwrite them.
     db.session.refresh(supervisor)
     assert supervisor.name == "Dr Sup"
@@ -333,10 +331,31 @@ def test_existing_accounts_are_reused_not_duplicated(cohort, make):
         CohortStaff.user_id == supervisor.id)).all()
     assert sorted(cohorts_of_supervisor) == sorted([last_year.id, cohort.id])
     assert len(db.session.scalars(select(Enrolment).where(Enrolment.user_id == repeating.id)).all()) == 2
-    # An account without the staff role gains it, with a profile built from the row.
+
+
+def test_an_import_never_changes_the_roles_of_an_existing_account(cohort, make):
+    # Found when the app was tried: a student of another cohort became staff, the admin a student.
+    other_student = make.student(make.cohort(year=2025), email="other.student@example.ac.uk")
+    admin = make.admin(email="admin.person@example.ac.uk")
+    before = counts()
+
+    exc = rejected(cohort, csv_file(
+        "ada@example.ac.uk,Ada,student,,",
+        "other.student@example.ac.uk,Other Student,staff,vision,3",
+        "admin.person@example.ac.uk,Admin Person,student,,",
+    ))
+
+    assert messages(exc) == [
+        (3, "other.student@example.ac.uk is an existing account (student) without the staff role; an import "
+            "does not change an account's roles. Ask an admin to add the role, or remove the row."),
+        (4, "admin.person@example.ac.uk is an existing account (admin) without the student role; an import "
+            "does not change an account's roles. Ask an admin to add the role, or remove the row."),
+    ]
+    db.session.rollback()
+    assert counts() == before
+    db.session.refresh(other_student)
     db.session.refresh(admin)
-    assert admin.roles == {"admin", STAFF}
-    assert (admin.staff_profile.expertise, admin.staff_profile.max_load) == (["vision"], 3)
+    assert other_student.roles == {STUDENT} and admin.roles == {"admin"}
 
 
 def test_a_deactivated_account_is_refused_until_an_admin_reactivates_it(cohort, make):

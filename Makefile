@@ -6,6 +6,9 @@ RESET  ?=
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?=
+# One pytest worker per core, each with its own database; a module's tests stay on one worker
+# (several build their data once per module). `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: demo test bench serve clean
 
@@ -29,7 +32,7 @@ demo: $(VENV)/.installed
 	  $(BIN)/projectflow run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench

@@ -11,6 +11,7 @@ from projectflow.core.errors import NotAllowed
 from projectflow.extensions import db
 from projectflow.people import services
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, STUDENT, User
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
 
@@ -55,9 +56,9 @@ def as_admin(login, admin):
 # --- creating ------------------------------------------------------------------------------------
 
 def test_admin_creates_a_student_and_the_creation_is_audited(as_admin, admin):
-    assert as_admin.get("/admin/users/new").status_code == 200
-    response = as_admin.post("/admin/users/new", data=user_form(
-        email=" New.Student@Example.AC.uk ", name="  Nora Student ", roles=[STUDENT]))
+    form = get_form(as_admin, "/admin/users/new", has_field="email")
+    form.set("email", " New.Student@Example.AC.uk ").set("name", "  Nora Student ").check("roles", STUDENT)
+    response = form.submit(as_admin, submit="Create account")
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/users"
 
@@ -133,9 +134,10 @@ def test_admin_edits_email_name_roles_expertise_and_load_with_an_audited_before_
     page = as_admin.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert 'value="old@example.ac.uk"' in page and 'value="vision"' in page and 'value="4"' in page
 
-    response = as_admin.post(f"/admin/users/{user.id}", data=user_form(
-        email="New@Example.ac.uk", name="New Name", roles=[STAFF, COORDINATOR],
-        expertise="Vision, NLP", max_load="6"))
+    form = get_form(as_admin, f"/admin/users/{user.id}", has_field="email")
+    form.set("email", "New@Example.ac.uk").set("name", "New Name").check("roles", COORDINATOR)
+    form.set("expertise", "Vision, NLP").set("max_load", "6")
+    response = form.submit(as_admin, submit="Save")
     assert response.status_code == 302
     db.session.refresh(user)
     assert (user.email, user.name, user.roles) == ("new@example.ac.uk", "New Name", {STAFF, COORDINATOR})
@@ -151,7 +153,8 @@ def test_admin_edits_email_name_roles_expertise_and_load_with_an_audited_before_
 
 def test_saving_without_changes_writes_no_audit_event(as_admin, make):
     user = make.staff()
-    assert as_admin.post(f"/admin/users/{user.id}", data=edit_form(user)).status_code == 302
+    form = get_form(as_admin, f"/admin/users/{user.id}", has_field="email")
+    assert form.submit(as_admin, submit="Save").status_code == 302
     assert events(user, "user.updated") == []
 
 
@@ -199,7 +202,7 @@ def test_an_unknown_user_is_a_404(as_admin):
 
 def test_admin_deactivates_and_reactivates_an_account_each_audited(as_admin, admin, make):
     user = make.student()
-    response = as_admin.post(f"/admin/users/{user.id}/active", data={})
+    response = get_form(as_admin, f"/admin/users/{user.id}", submit="Deactivate").submit(as_admin)
     assert response.status_code == 302
     db.session.refresh(user)
     assert not user.is_active
@@ -207,7 +210,8 @@ def test_admin_deactivates_and_reactivates_an_account_each_audited(as_admin, adm
     assert f"{user.email} is now deactivated." in flashes(page)[0]
     assert "Reactivate" in page
 
-    assert as_admin.post(f"/admin/users/{user.id}/active", data={"active": "y"}).status_code == 302
+    reactivate = get_form(as_admin, f"/admin/users/{user.id}", submit="Reactivate")
+    assert reactivate.submit(as_admin).status_code == 302
     db.session.refresh(user)
     assert user.is_active
 

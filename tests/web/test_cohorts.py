@@ -15,6 +15,7 @@ from projectflow.core import clock
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.people.models import User
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
 
@@ -42,8 +43,9 @@ def counts() -> dict[str, int]:
 
 
 def upload(client, cohort_id: int, content: bytes | None, filename: str = "people.csv"):
-    data = {} if content is None else {"file": (io.BytesIO(content), filename)}
-    return client.post(f"/cohorts/{cohort_id}/import", data=data, content_type="multipart/form-data")
+    """Send the import page's form with this file (None: none chosen)."""
+    form = get_form(client, f"/cohorts/{cohort_id}/import", has_field="file")
+    return form.submit(client, files={} if content is None else {"file": (content, filename)})
 
 
 def events(action: str) -> list[AuditEvent]:
@@ -62,7 +64,10 @@ def test_a_coordinator_creates_a_cohort_and_becomes_its_coordinator(login, make)
     coordinator = make.coordinator(name="Prof Helen Carter")
     client = login(coordinator)
 
-    response = client.post("/cohorts/new", data=form())
+    new = get_form(client, "/cohorts/new", has_field="programme_code")
+    for name, value in form().items():
+        new.set(name, value)
+    response = new.submit(client, submit="Create cohort")
 
     cohort = db.session.scalars(select(Cohort)).one()
     assert response.status_code == 302
@@ -160,11 +165,11 @@ def test_editing_a_cohort_records_the_values_before_and_after(login, make):
     coordinator = make.coordinator()
     cohort = make.cohort(coordinator=coordinator, code="I460")
     client = login(coordinator)
-    page = client.get(f"/cohorts/{cohort.id}/edit").get_data(as_text=True)
-    assert (input_value(page, "programme_code"), input_value(page, "full_time_end")) == ("I460", "2027-09-10")
+    edit = get_form(client, f"/cohorts/{cohort.id}/edit", has_field="programme_code")
+    assert (edit.get("programme_code"), edit.get("full_time_end")) == ("I460", "2027-09-10")
 
-    response = client.post(f"/cohorts/{cohort.id}/edit", data=form(
-        programme_name="Applied ML", programme_code="I460", full_time_end="2027-09-17", timezone="Europe/Dublin"))
+    edit.set("programme_name", "Applied ML").set("full_time_end", "2027-09-17").select("timezone", "Europe/Dublin")
+    response = edit.submit(client, submit="Save")
 
     assert response.status_code == 302 and response.headers["Location"] == f"/cohorts/{cohort.id}"
     [event] = events("cohort.updated")
@@ -183,7 +188,8 @@ def test_editing_a_cohort_records_the_values_before_and_after(login, make):
 def test_saving_a_cohort_unchanged_writes_no_audit_event(login, make):
     coordinator = make.coordinator()
     cohort = make.cohort(coordinator=coordinator, code="I460")
-    response = login(coordinator).post(f"/cohorts/{cohort.id}/edit", data=form(programme_code="I460"))
+    client = login(coordinator)
+    response = get_form(client, f"/cohorts/{cohort.id}/edit", has_field="programme_code").submit(client)
     assert response.status_code == 302
     assert events("cohort.updated") == []
 

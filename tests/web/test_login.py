@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from projectflow.people.views import SIGN_IN_FAILED
+from tests.forms import get_form
 
 
 def test_sign_in_lands_on_the_home_page_of_the_persons_role(client, make):
     student = make.student()
-    response = client.post("/login", data={"email": student.email.upper(), "password": make.PASSWORD})
+    form = get_form(client, "/login", has_field="password")
+    response = form.set("email", student.email.upper()).set("password", make.PASSWORD).submit(client)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert client.get("/").headers["Location"] == "/student"

@@ -16,6 +16,7 @@ from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.people import services
 from projectflow.people.models import PasswordReset
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -23,7 +24,8 @@ LINK = re.compile(r"(https?://[^/\s]+)(/password/reset/([A-Za-z0-9_-]+))")
 
 
 def ask_for_link(client, email: str):
-    return client.post("/password/forgot", data={"email": email}, follow_redirects=True)
+    form = get_form(client, "/password/forgot", has_field="email")
+    return form.set("email", email).submit(client, follow_redirects=True)
 
 
 def link_in(message) -> tuple[str, str, str]:

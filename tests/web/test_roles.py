@@ -7,6 +7,7 @@ import pytest
 
 from projectflow.extensions import db
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, STUDENT
+from tests.forms import get_form
 from tests.html import flashes, main_text, nav_links
 
 HOMES = {STUDENT: "/student", STAFF: "/staff", COORDINATOR: "/coordinator", ADMIN: "/admin"}
@@ -67,7 +68,8 @@ def test_switching_role_changes_the_home_page_and_the_navigation(login, make):
     client = login(make.user(STAFF, COORDINATOR, ADMIN))
     assert home_of(client) == "/admin"
     for role in (STAFF, COORDINATOR, ADMIN, STAFF):
-        response = client.post("/switch-role", data={"role": role})
+        switch = get_form(client, home_of(client), action="/switch-role", submit=role.capitalize())
+        response = switch.submit(client, submit=role.capitalize())
         assert response.status_code == 302
         assert response.headers["Location"] == "/"
         assert home_of(client) == HOMES[role]

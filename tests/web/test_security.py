@@ -15,6 +15,7 @@ from projectflow.config import DEFAULT_SECRET_KEY
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.people.models import ADMIN, STAFF, User
+from tests.forms import get_form
 from tests.html import csrf_token, has_layout, main_text, nav_links
 
 CSRF_MESSAGE = "its security token was missing or invalid"
@@ -23,9 +24,10 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def sign_in_through_the_form(client, user, password):
-    """Sign in as a browser would: read the form's token, send it back."""
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": user.email, "password": password, "csrf_token": token})
+    """Sign in as a browser would: read the form, its token included, send it back."""
+    form = get_form(client, "/login", has_field="password")
+    assert form.get("csrf_token")
+    response = form.set("email", user.email).set("password", password).submit(client)
     assert response.status_code == 302
     return client
 
@@ -89,8 +91,9 @@ def test_creating_a_user_without_a_token_is_refused_and_writes_nothing(client, m
     assert counts() == before
     assert User.by_email("new.person@example.ac.uk") is None
 
-    token = csrf_token(client.get("/admin/users/new").get_data(as_text=True))
-    response = client.post("/admin/users/new", data={**form, "csrf_token": token})
+    page_form = get_form(client, "/admin/users/new", has_field="email")
+    page_form.set("email", form["email"]).set("name", form["name"]).check("roles", "student")
+    response = page_form.submit(client)
     assert response.status_code == 302
     assert User.by_email("new.person@example.ac.uk") is not None
     assert counts() == (before[0] + 1, before[1] + 1)

@@ -17,6 +17,7 @@ from projectflow.core.notifications import Notification
 from projectflow.extensions import db
 from projectflow.proposals.models import Bookmark, Project
 from projectflow.proposals.preferences import preference_list
+from tests.forms import get_form, get_forms
 from tests.html import field_error, flashes, main_text
 
 LONDON = ZoneInfo("Europe/London")
@@ -61,8 +62,10 @@ PROJECT_FORM = {"title": "Sim-to-real grasping", "description": "Train in **simu
 
 def test_a_supervisor_offers_a_project_edits_it_and_submits_it(as_, cohort, coordinator, supervisor):
     client = as_(supervisor)
-    assert client.get(f"/cohorts/{cohort.id}/projects/new").status_code == 200
-    response = client.post(f"/cohorts/{cohort.id}/projects/new", data=PROJECT_FORM)
+    new = get_form(client, f"/cohorts/{cohort.id}/projects/new", has_field="title")
+    for name, value in PROJECT_FORM.items():
+        new.set(name, value)
+    response = new.submit(client, submit="Save draft")
     assert response.status_code == 302
     project = db.session.scalar(select(Project))
     assert response.headers["Location"] == f"/projects/{project.id}"
@@ -70,15 +73,15 @@ def test_a_supervisor_offers_a_project_edits_it_and_submits_it(as_, cohort, coor
         "Sim-to-real grasping", "draft", 2, ["robotics", "reinforcement learning"], supervisor.id)
     assert "Draft saved" in " ".join(flashes(text(client.get(response.headers["Location"]))))
 
-    edit = client.get(f"/projects/{project.id}/edit")
-    assert edit.status_code == 200 and 'value="Sim-to-real grasping"' in text(edit)
-    assert client.post(f"/projects/{project.id}/edit", data={**PROJECT_FORM, "title": "Grasping, better"}
-                       ).status_code == 302
+    edit = get_form(client, f"/projects/{project.id}/edit", has_field="title")
+    assert (edit.get("title"), edit.get("description")) == ("Sim-to-real grasping", "Train in **simulation**.")
+    assert edit.set("title", "Grasping, better").submit(client, submit="Save").status_code == 302
     assert fresh(project).title == "Grasping, better"
 
     page = text(client.get(f"/projects/{project.id}"))
     assert "Submit for approval" in page and "<strong>simulation</strong>" in page
-    assert client.post(f"/projects/{project.id}/submit").status_code == 302
+    submit = get_form(client, f"/projects/{project.id}", submit="Submit for approval")
+    assert submit.submit(client).status_code == 302
     assert fresh(project).state == "submitted"
     assert db.session.scalar(select(Notification.message).where(Notification.user_id == coordinator.id)) == \
         "Stella Staff submitted “Grasping, better” for approval."
@@ -185,7 +188,7 @@ def test_the_coordinator_approves_and_the_supervisor_is_told(as_, make, cohort, 
     client = as_(coordinator)
     page = text(client.get(f"/projects/{project.id}"))
     assert "Approve" in page and "Return for changes" in page
-    response = client.post(f"/projects/{project.id}/approve", data={"comment": ""})
+    response = get_form(client, f"/projects/{project.id}", submit="Approve").submit(client)
     assert response.status_code == 302
     assert "Approved." in flashes(text(client.get(response.headers["Location"])))
     assert fresh(project).state == "approved"
@@ -202,7 +205,8 @@ def test_returning_or_rejecting_needs_a_comment(as_, make, cohort, coordinator, 
     assert field_error(text(response), f"comment-{decision}")
     assert fresh(project).state == "submitted"
 
-    assert client.post(f"/projects/{project.id}/{decision}", data={"comment": "Too broad."}).status_code == 302
+    form = get_form(client, f"/projects/{project.id}", action=f"/projects/{project.id}/{decision}")
+    assert form.set("comment", "Too broad.").submit(client).status_code == 302
     assert fresh(project).state == state
     # The supervisor reads why, with the project.
     assert "Too broad." in text(as_(supervisor).get(f"/projects/{project.id}"))
@@ -241,8 +245,8 @@ def test_withdrawing_an_approved_project_needs_a_reason_and_tells_who_ranked_it(
     response = client.post(f"/projects/{project.id}/withdraw", data={"comment": ""})
     assert response.status_code == 422 and field_error(text(response), "comment-withdraw")
     assert as_(make.staff(cohort)).post(f"/projects/{project.id}/withdraw", data={"comment": "x"}).status_code == 403
-    assert as_(coordinator).post(f"/projects/{project.id}/withdraw", data={"comment": "Lab closed."}
-                                 ).status_code == 302
+    withdraw = get_form(as_(coordinator), f"/projects/{project.id}", submit="Withdraw")
+    assert withdraw.set("comment", "Lab closed.").submit(client).status_code == 302
     assert fresh(project).state == "withdrawn"
     [message] = db.session.scalars(select(Notification.message).where(Notification.user_id == student.id))
     assert "Robot football" in message and "Lab closed." in message
@@ -260,9 +264,10 @@ PROPOSAL_FORM = {"title": "Bird song detection", "aims": "Detect.", "method": "C
 def test_a_student_proposes_the_supervisor_accepts_and_the_coordinator_approves(
         as_, cohort, coordinator, supervisor, student):
     client = as_(student)
-    assert client.get(f"/cohorts/{cohort.id}/proposal/new").status_code == 200
-    assert client.post(f"/cohorts/{cohort.id}/proposal/new",
-                       data={**PROPOSAL_FORM, "supervisor": str(supervisor.id)}).status_code == 302
+    new = get_form(client, f"/cohorts/{cohort.id}/proposal/new", has_field="aims")
+    for name, value in PROPOSAL_FORM.items():
+        new.set(name, value)
+    assert new.select("supervisor", str(supervisor.id)).submit(client).status_code == 302
     project = db.session.scalar(select(Project))
     assert (project.state, project.proposed_by_id, project.owner_id) == ("draft", student.id, supervisor.id)
     # Only one open proposal at a time.
@@ -275,9 +280,10 @@ def test_a_student_proposes_the_supervisor_accepts_and_the_coordinator_approves(
     assert "Will you supervise this proposal?" in text(client.get(f"/projects/{project.id}"))
     declined = client.post(f"/projects/{project.id}/decline", data={"comment": ""})
     assert declined.status_code == 422 and field_error(text(declined), "comment-decline")
-    assert client.post(f"/projects/{project.id}/accept", data={"comment": "Happy to."}).status_code == 302
+    accept = get_form(client, f"/projects/{project.id}", submit="Accept to supervise")
+    assert accept.set("comment", "Happy to.").submit(client).status_code == 302
     assert fresh(project).state == "submitted"
-    assert as_(coordinator).post(f"/projects/{project.id}/approve", data={}).status_code == 302
+    assert get_form(as_(coordinator), f"/projects/{project.id}", submit="Approve").submit(client).status_code == 302
     assert fresh(project).state == "approved"
 
 
@@ -404,7 +410,7 @@ def test_catalogue_keywords_with_accents_and_searches_with_wildcard_characters(a
 def test_bookmarks_toggle_and_filter_the_catalogue(as_, cohort, student, catalogue):
     client = as_(student)
     back = f"/cohorts/{cohort.id}/catalogue?q=robot"
-    response = client.post(f"/projects/{catalogue['grasp'].id}/bookmark", data={"next": back})
+    response = get_form(client, back, action=f"/projects/{catalogue['grasp'].id}/bookmark").submit(client)
     assert response.status_code == 302 and response.headers["Location"] == back
     assert db.session.get(Bookmark, (student.id, catalogue["grasp"].id)) is not None
     page = text(client.get(f"/cohorts/{cohort.id}/catalogue?bookmarked=1"))
@@ -627,8 +633,10 @@ SETTINGS = {"preferences_deadline": "2027-06-03T14:00", "min_preferences": "3", 
 
 def test_the_deadline_is_entered_in_the_cohorts_local_time_and_stored_in_utc(as_, cohort, coordinator):
     client = as_(coordinator)
-    assert client.get(f"/cohorts/{cohort.id}/proposal-settings").status_code == 200
-    response = client.post(f"/cohorts/{cohort.id}/proposal-settings", data=SETTINGS)
+    settings = get_form(client, f"/cohorts/{cohort.id}/proposal-settings", has_field="min_preferences")
+    for name, value in SETTINGS.items():
+        settings.set(name, value)
+    response = settings.submit(client, submit="Save")
     assert response.status_code == 302
     fresh(cohort)
     assert cohort.preferences_deadline_at == datetime(2027, 6, 3, 13, 0, tzinfo=timezone.utc)  # BST
@@ -672,7 +680,8 @@ def test_the_coordinator_sets_a_supervisors_load_limit(as_, make, cohort, coordi
     page = text(client.get(f"/cohorts/{cohort.id}/supervisors"))
     assert "Stella Staff" in page
     url = f"/cohorts/{cohort.id}/supervisors"
-    assert client.post(url, data={"user_id": supervisor.id, "load_limit": "7"}).status_code == 302
+    [limit] = [f for f in get_forms(client, url) if f.get("user_id") == str(supervisor.id)]
+    assert limit.set("load_limit", "7").submit(client).status_code == 302
     assert cohort.staff_member(supervisor).load_limit == 7
     for bad in ("-1", "51", "lots", "2.5"):
         response = client.post(url, data={"user_id": supervisor.id, "load_limit": bad})

@@ -16,6 +16,7 @@ from projectflow.core.notifications import Notification
 from projectflow.extensions import db
 from projectflow.milestones import extensions, progress, services
 from projectflow.milestones.models import Extension
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
 from .conftest import pdf_bytes
@@ -102,8 +103,8 @@ def test_the_pages_from_request_to_decision(client, login, timeline, cohort, coo
     response = c.post(f"/milestones/{plan.id}/extension", data={"reason": "Broken laptop.",
                       "evidence": (io.BytesIO(b"not a pdf"), "note.pdf")}, content_type="multipart/form-data")
     assert response.status_code == 422 and "PDF" in field_error(response.get_data(as_text=True), "evidence")
-    response = c.post(f"/milestones/{plan.id}/extension", data={"reason": "Broken laptop.",
-                      "evidence": (io.BytesIO(pdf_bytes()), "note.pdf")}, content_type="multipart/form-data")
+    ask = get_form(c, f"/milestones/{plan.id}", submit="Send the request")
+    response = ask.set("reason", "Broken laptop.").submit(c, files={"evidence": (pdf_bytes(), "note.pdf")})
     assert response.status_code == 302
     c.post("/logout")
 
@@ -117,7 +118,8 @@ def test_the_pages_from_request_to_decision(client, login, timeline, cohort, coo
     assert c.get(f"/extensions/{asked.id}/evidence").status_code == 200
     refused = c.post(f"/extensions/{asked.id}/decide", data={"decision": "grant", "working_days": "30", "note": ""})
     assert refused.status_code == 422 and any("between 1 and 10" in f for f in flashes(refused.get_data(as_text=True)))
-    done = c.post(f"/extensions/{asked.id}/decide", data={"decision": "grant", "working_days": "3", "note": "OK"})
+    decide = get_form(c, f"/cohorts/{cohort.id}/extensions", action=f"/extensions/{asked.id}/decide")
+    done = decide.select("decision", "grant").set("working_days", "3").set("note", "OK").submit(c)
     assert done.status_code == 302
     c.post("/logout")
     page = main_text(login(student).get(f"/milestones/{plan.id}").get_data(as_text=True))

@@ -16,6 +16,7 @@ from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.milestones import extensions, feeds
 from projectflow.milestones.models import CalendarFeed
+from tests.forms import get_form
 from tests.html import main_text
 
 BASE = "http://127.0.0.1:5000"  # BASE_URL's default
@@ -188,9 +189,9 @@ def test_making_an_address_needs_the_forms_token(app, client, login, student):
     response = c.post("/calendar")
     assert response.status_code == 400 and "security token" in main_text(response.get_data(as_text=True))
     assert db.session.scalar(select(CalendarFeed)) is None
-    page = c.get("/calendar").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    assert c.post("/calendar", data={"csrf_token": token}).status_code == 200
+    form = get_form(c, "/calendar", action="/calendar")
+    assert form.get("csrf_token")
+    assert form.submit(c).status_code == 200
     assert db.session.scalar(select(CalendarFeed)) is not None
 
 

@@ -18,6 +18,7 @@ from projectflow.extensions import db
 from projectflow.matching import services as matching
 from projectflow.milestones import meetings
 from projectflow.milestones.models import FULL_TIME, PART_TIME, Meeting
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 from tests.matching.conftest import build_round, solve
 
@@ -284,7 +285,8 @@ def test_the_students_log_page(pub, login):
         assert bad.status_code == 422 and field_error(bad.get_data(as_text=True), "met_on")
         bad = c.post(url, data={"met_on": "2026-12-01", "notes": "Fine."})
         assert bad.status_code == 422 and "11 Jan 2027" in field_error(bad.get_data(as_text=True), "met_on")
-        done = c.post(url, data={"met_on": "2027-02-09", "notes": "Chose the data set.", "actions": "Clean it."})
+        log = get_form(c, url, has_field="met_on")
+        done = log.set("met_on", "2027-02-09").set("notes", "Chose the data set.").set("actions", "Clean it.").submit(c)
         assert done.status_code == 302
         page = c.get(url).get_data(as_text=True)
     assert any("recorded" in f for f in flashes(page))
@@ -343,7 +345,7 @@ def test_confirming_from_the_page(pub, login, make):
         c.post("/logout")
     assert meeting.confirmed_at is None
     c = login(pub.lee)
-    done = c.post(url)
+    done = get_form(c, f"/cohorts/{pub.cohort.id}/meetings/supervision", action=url).submit(c)
     assert done.status_code == 302 and done.headers["Location"].endswith(f"#student-{pub.student.id}")
     page = c.get(done.headers["Location"]).get_data(as_text=True)
     assert any("confirmed" in f for f in flashes(page)) and "Confirmed" in main_text(page)

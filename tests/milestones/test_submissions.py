@@ -4,8 +4,6 @@ input that is refused with a message and leaves nothing behind."""
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from projectflow.core import clock
 from projectflow.core.storage import file_store
 from projectflow.extensions import db
 from projectflow.submissions.models import Submission
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
 from .conftest import pdf_bytes
@@ -27,12 +26,13 @@ def _mail(smtp_server):
 
 
 def send(client, milestone, data: bytes, *, name="report.pdf", declared=True, token=None):
-    page = client.get(f"/milestones/{milestone.id}").get_data(as_text=True)
-    token = token or re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
-    form = {"file": (io.BytesIO(data), name), "form_token": token}
+    """Send the milestone page's submission form with this file (``token``: an older form's token)."""
+    form = get_form(client, f"/milestones/{milestone.id}", action=f"/milestones/{milestone.id}/submit")
+    if token:
+        form.set("form_token", token)
     if declared:
-        form["declaration"] = "y"
-    return client.post(f"/milestones/{milestone.id}/submit", data=form, content_type="multipart/form-data")
+        form.check("declaration")
+    return form.submit(client, files={"file": (data, name)})
 
 
 def stored_files(app) -> list[Path]:
@@ -94,10 +94,12 @@ def test_nothing_is_accepted_after_the_cutoff(login, timeline, student, coordina
     plan.cutoff_at = plan.due_at + timedelta(days=1)
     db.session.commit()
     c = login(student)
+    with clock.frozen(plan.cutoff_at - timedelta(minutes=1)):  # the page was opened just before the cut-off
+        old_page = get_form(c, f"/milestones/{plan.id}", action=f"/milestones/{plan.id}/submit")
     with clock.frozen(plan.cutoff_at + timedelta(seconds=1)):
         page = c.get(f"/milestones/{plan.id}").get_data(as_text=True)
         assert "closed at its cut-off" in page and 'id="submission-form"' not in page
-        response = send(c, plan, pdf_bytes(), token="a-token-of-an-old-page")
+        response = old_page.check("declaration").submit(c, files={"file": (pdf_bytes(), "report.pdf")})
     assert response.status_code == 409 and count() == 0
 
 

@@ -15,6 +15,7 @@ from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.extensions import db
 from projectflow.milestones import progress, services
 from projectflow.milestones.models import FULL_TIME, PART_TIME
+from tests.forms import get_form
 from tests.html import field_error, main_text, nav_links
 
 LONDON = ZoneInfo("Europe/London")
@@ -90,7 +91,8 @@ def test_the_coordinator_edits_the_timeline_in_the_browser_forms(client, login, 
     page = c.get(f"/cohorts/{cohort.id}/timeline").get_data(as_text=True)
     assert "Create the timeline from the typical year" in page
     assert nav_links(page)["Timeline"].endswith(f"/cohorts/{cohort.id}/timeline")
-    assert c.post(f"/cohorts/{cohort.id}/timeline/from-template").status_code == 302
+    from_template = get_form(c, f"/cohorts/{cohort.id}/timeline", submit="Create the timeline from the typical year")
+    assert from_template.submit(c).status_code == 302
     body = main_text(c.get(f"/cohorts/{cohort.id}/timeline").get_data(as_text=True))
     assert "Project plan" in body and "Fri 05 Mar 2027 16:00" in body
     response = c.post(f"/cohorts/{cohort.id}/timeline/new", data={
@@ -98,9 +100,10 @@ def test_the_coordinator_edits_the_timeline_in_the_browser_forms(client, login, 
         "cutoff": "2027-03-12T16:00", "needs_file": "y", "description": ""})
     assert response.status_code == 422
     assert "cannot be before the deadline" in field_error(response.get_data(as_text=True), "cutoff")
-    response = c.post(f"/cohorts/{cohort.id}/timeline/new", data={
-        "title": "Literature review", "kind": "custom", "phase": "part_time", "due": "2027-03-19T16:00",
-        "cutoff": "", "needs_file": "y", "description": ""})
+    new = get_form(c, f"/cohorts/{cohort.id}/timeline/new", has_field="title")
+    new.set("title", "Literature review").select("kind", "custom").select("phase", "part_time")
+    new.set("due", "2027-03-19T16:00").check("needs_file")
+    response = new.submit(c, submit="Save")
     assert response.status_code == 302
     review = next(m for m in services.milestones_of(cohort) if m.title == "Literature review")
     assert review.due_at == datetime(2027, 3, 19, 16, 0, tzinfo=timezone.utc)  # GMT in March before the change
@@ -136,7 +139,10 @@ def test_the_settings_form_saves_the_limits_and_refuses_bad_ones(client, login, 
     c = login(coordinator, role="coordinator")
     data = {"closures": "", "extension_max_working_days": "15", "meeting_gap_part_time_weeks": "4",
             "meeting_gap_full_time_weeks": "2"}
-    assert c.post(f"/cohorts/{cohort.id}/timeline/closures", data=data).status_code == 302
+    settings = get_form(c, f"/cohorts/{cohort.id}/timeline", action=f"/cohorts/{cohort.id}/timeline/closures")
+    for name, value in data.items():
+        settings.set(name, value)
+    assert settings.submit(c).status_code == 302
     db.session.refresh(cohort)
     assert (cohort.extension_max_working_days, cohort.meeting_gap_part_time_weeks) == (15, 4)
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "timeline.settings_changed"))
@@ -156,7 +162,8 @@ def test_a_milestone_is_removed_only_while_unused(client, login, timeline, cohor
 
     c = login(coordinator, role="coordinator")
     poster = timeline["poster"]
-    assert c.post(f"/milestones/{poster.id}/delete").status_code == 302
+    remove = get_form(c, f"/milestones/{poster.id}/edit", submit="Remove this milestone")
+    assert remove.submit(c).status_code == 302
     assert "Poster" not in [m.title for m in services.milestones_of(cohort)]
     plan = timeline["project_plan"]
     extensions.request_extension(plan, student, reason="Ill.", by=student)

@@ -36,6 +36,21 @@ def _run(cohort: Cohort, run_id: int) -> AllocationRun:
     return run
 
 
+def _student_of(cohort: Cohort, user_id: int) -> User:
+    """A student of this cohort, or 404: an id from elsewhere is neither named nor described."""
+    student = db.session.get(User, user_id)
+    if student is None or not cohort.is_student(student):
+        abort(404, description=f"This cohort has no student with id {user_id}.")
+    return student
+
+
+def _project_of(cohort: Cohort, project_id: int) -> Project:
+    project = db.session.get(Project, project_id)
+    if project is None or project.cohort_id != cohort.id:
+        abort(404, description=f"This cohort has no project with id {project_id}.")
+    return project
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def runs(cohort_id: int):
@@ -101,10 +116,11 @@ def progress(cohort_id: int, run_id: int):
 @login_required
 def check_move(cohort_id: int, run_id: int):
     """The live check of a hand move, before it is made."""
-    run = _run(_cohort(cohort_id), run_id)
-    student = get_or_404(User, request.args.get("student", type=int) or 0)
+    cohort = _cohort(cohort_id)
+    run = _run(cohort, run_id)
+    student = _student_of(cohort, request.args.get("student", type=int) or 0)
     project_id = request.args.get("project", type=int)
-    project = get_or_404(Project, project_id) if project_id else None
+    project = _project_of(cohort, project_id) if project_id else None
     try:
         return jsonify(services.check_move(run, student, project).as_json())
     except DomainError as exc:
@@ -120,8 +136,8 @@ def move(cohort_id: int, run_id: int):
     if not form.validate_on_submit():
         flash("Choose a student and a project from the lists.", "danger")
         return _render_run(cohort, run, form, 422)
-    student = get_or_404(User, form.student.data)
-    project = get_or_404(Project, form.project.data) if form.project.data else None
+    student = _student_of(cohort, form.student.data)
+    project = _project_of(cohort, form.project.data) if form.project.data else None
     try:
         services.move_student(run, student, project, by=current_user)
     except DomainError as exc:

@@ -133,6 +133,21 @@ class Project(db.Model):
         return (self.state == APPROVED and not self.is_self_proposal
                 and (user.id == self.owner_id or self.cohort.can_manage(user)))
 
+    def can_take_step(self, step: str, user: User) -> bool:
+        """Whether ``user`` is the person who takes this step on this project: approve, request-changes
+        and reject are the coordinators'; accept and decline the supervisor a student named; withdraw a
+        staff project's supervisor's or a coordinator's. Whether the state allows the step now is the
+        service's question (a 409, not a 403), asked after this one."""
+        if not user.is_authenticated:
+            return False
+        if step in ("approve", "request-changes", "reject"):
+            return self.cohort.can_manage(user)
+        if step in ("accept", "decline"):
+            return self.is_self_proposal and user.id == self.owner_id
+        if step == "withdraw":
+            return not self.is_self_proposal and (user.id == self.owner_id or self.cohort.can_manage(user))
+        return False
+
     def is_rankable(self) -> bool:
         return self.state == APPROVED and not self.is_self_proposal
 

@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
-from ..core import clock
+from ..core import clock, once
 from ..core.auth import get_or_404, require, roles_required
 from ..core.errors import DomainError, ValidationFailed
 from ..core.web import same_site_path
@@ -75,8 +75,14 @@ def new_project(cohort_id: int):
     form = _project_form(cohort)
     if form.validate_on_submit():
         try:
+            earlier = once.claim(form.form_token.data, current_user)
+            if earlier is not None:
+                flash("That form was already sent: this is the draft it made.", "info")
+                return redirect(url_for(".show", project_id=earlier.object_id) if earlier.object_id
+                                else url_for(".my_projects", cohort_id=cohort.id))
             project = services.create_project(cohort, owner=current_user, values=form.values(),
                                               co_supervisor_ids=form.co_supervisors.data or [], by=current_user)
+            once.made(form.form_token.data, project)
         except DomainError as exc:
             db.session.rollback()
             form.title.errors.append(exc.message)
@@ -174,6 +180,7 @@ def submit(project_id: int):
 def decide(project_id: int, decision: str):
     project = get_or_404(Project, project_id)
     require(project.can_view(current_user), "This project is not open to you.")
+    require(project.can_take_step(decision, current_user), "That step on this project is not yours to take.")
     form = DecisionForm()
     if not form.validate_on_submit():
         return _render_show(project, decision_form=form, open_decision=decision), 422

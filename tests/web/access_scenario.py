@@ -1,0 +1,161 @@
+"""The world the access matrix walks: one cohort lived through to its supervision phase, a second
+cohort beside it, and one signed-in test client per persona.
+
+Built once per module through the factories and the real services (no rows written by hand except a
+password-reset link, whose token the real service only e-mails). Everything of interest belongs to
+one student, Sam; the other personas are defined by how they stand to Sam.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from projectflow.core import clock, jobs, mail
+from projectflow.core.audit import AuditEvent
+from projectflow.extensions import db
+from projectflow.matching import second_markers
+from projectflow.matching import services as matching
+from projectflow.milestones import extensions, feeds, meetings
+from projectflow.milestones import services as timeline
+from projectflow.people.models import PasswordReset
+from projectflow.submissions import services as submissions
+from tests.factories import Factories
+from tests.html import csrf_token
+
+# Mid-February of the cohort's year: the part-time phase has begun, the project plan is due in March.
+NOW = datetime(2027, 2, 15, 10, tzinfo=timezone.utc)
+
+# The personas, in the order of the table's columns.
+PERSONAS = ("anonymous", "student", "peer", "outsider", "supervisor", "co_supervisor", "second_marker",
+            "staff", "coordinator", "other_coordinator", "admin")
+
+
+def pdf_bytes() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@dataclass
+class Scenario:
+    people: dict            # persona -> User (no entry for anonymous)
+    ids: dict               # what the table's URLs are filled with
+    clients: dict = field(default_factory=dict)   # persona -> signed-in test client
+    tokens: dict = field(default_factory=dict)    # persona -> CSRF token of their session
+
+
+def build() -> Scenario:
+    """Both cohorts and everything Sam has done, as of NOW."""
+    make = Factories()
+    coordinator = make.coordinator(name="Cora Ordinator")
+    other_coordinator = make.coordinator(name="Otto Thercord")
+    admin = make.admin(name="Ada Min")
+    with clock.frozen(datetime(2026, 10, 1, 9, tzinfo=timezone.utc)):
+        cohort = make.cohort(coordinator=coordinator, year=2026)
+        other = make.cohort(coordinator=other_coordinator, year=2026)
+        cohort.min_preferences = 1
+        db.session.commit()
+        supervisor = make.staff(cohort, name="Stella Supervisor", expertise=("vision",))
+        co_supervisor = make.staff(cohort, name="Colin Cosupervisor", expertise=("vision",))
+        marker = make.staff(cohort, name="Mira Marker", expertise=("vision",))
+        staff = make.staff(cohort, name="Uma Unrelated", expertise=("speech",))
+        student = make.student(cohort, name="Sam Student")
+        peer = make.student(cohort, name="Pat Peer")
+        outsider = make.student(other, name="Oscar Outsider")
+        project = make.project(cohort, owner=supervisor, co_supervisors=[co_supervisor], keywords=["vision"],
+                               title="Seeing in the dark")
+        peers_project = make.project(cohort, owner=marker, title="Marked elsewhere")
+        other_draft = make.project(other, state="draft", title="Draft of the other cohort")
+        make.preferences(cohort, student, [project])
+        make.preferences(cohort, peer, [peers_project])
+        # Sam's own ideas, one rejected and one still a draft: visible to Sam, the supervisor they named
+        # and the coordinators.
+        rejected = make.proposal(cohort, student=student, supervisor=supervisor, state="rejected",
+                                 title="Turned down on sonar")
+        proposal = make.proposal(cohort, student=student, supervisor=supervisor, title="Quiet draft on lidar")
+    with clock.frozen(datetime(2026, 11, 20, 9, tzinfo=timezone.utc)):
+        timeline.create_timeline(cohort, by=coordinator)
+        run = matching.start_run(cohort, objective="min-cost", by=coordinator)
+        db.session.commit()
+        assert jobs.run_pending() >= 1
+        db.session.refresh(run)
+        matching.publish_run(run, by=coordinator)
+        mail.discard_queued()
+        db.session.commit()
+        allocation = matching.allocation_of(cohort, student)
+        assert allocation is not None and allocation.project_id == project.id
+        peers_allocation = matching.allocation_of(cohort, peer)
+        second_markers.change_marker(allocation, marker, by=coordinator)
+        second_markers.change_marker(peers_allocation, staff, by=coordinator)
+        second_markers.publish_second_markers(cohort, by=coordinator)
+        mail.discard_queued()
+        db.session.commit()
+        # A later run, solved and under review (never published): hand moves are checked against it.
+        review = matching.start_run(cohort, objective="greedy", by=coordinator)
+        db.session.commit()
+        assert jobs.run_pending() >= 1
+        db.session.refresh(review)
+        assert review.state == "solved"
+    with clock.frozen(NOW):
+        milestones = {m.kind: m for m in timeline.milestones_of(cohort)}
+        plan = milestones["project_plan"]
+        submission, _ = submissions.submit(plan, student, io.BytesIO(pdf_bytes()), file_name="plan.pdf",
+                                           declared=True, form_token="access-matrix-1", by=student, receipt=False)
+        extension = extensions.request_extension(milestones["ethics"], student, reason="Fever in January",
+                                                 evidence=io.BytesIO(pdf_bytes()), evidence_name="note.pdf",
+                                                 by=student)
+        meeting = meetings.record_meeting(cohort, student, met_on=date(2027, 2, 10), notes="Planned the lidar rig",
+                                          by=student)
+        feed_token = feeds.regenerate_feed(student)
+        reset_token = "access-matrix-reset-token-of-sam"
+        db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
+                                     created_at=NOW, expires_at=NOW + timedelta(hours=2)))
+        mail.discard_queued()
+        db.session.commit()
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.cohort_id == cohort.id,
+                                                       AuditEvent.action == "preferences.saved",
+                                                       AuditEvent.actor_id == student.id))
+    people = {"student": student, "peer": peer, "outsider": outsider, "supervisor": supervisor,
+              "co_supervisor": co_supervisor, "second_marker": marker, "staff": staff,
+              "coordinator": coordinator, "other_coordinator": other_coordinator, "admin": admin}
+    ids = {"cohort_id": cohort.id, "user_id": student.id, "student_id": student.id, "project_id": project.id,
+           "proposal_id": proposal.id, "rejected_id": rejected.id, "run_id": run.id, "review_run_id": review.id, "allocation_id": allocation.id,
+           "milestone_id": plan.id, "submission_id": submission.id, "extension_id": extension.id,
+           "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
+           "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
+    return Scenario(people=people, ids=ids)
+
+
+def sign_in_everyone(app, scenario: Scenario) -> None:
+    """One test client per persona, signed in once through the real form; each keeps the CSRF token
+    of its own session (read from a page, as a browser would have it)."""
+    for persona in PERSONAS:
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        if persona != "anonymous":
+            user = scenario.people[persona]
+            response = client.post("/login", data={"email": user.email, "password": Factories.PASSWORD,
+                                                   "csrf_token": csrf_token(page)})
+            assert response.status_code == 302, f"{persona} could not sign in ({response.status_code})"
+            page = client.get("/notifications").get_data(as_text=True)
+        scenario.clients[persona] = client
+        scenario.tokens[persona] = csrf_token(page)
+
+
+def fingerprint() -> tuple:
+    """Every row of every table, hashed: equal fingerprints mean nothing was written."""
+    rows = []
+    for table in db.metadata.sorted_tables:
+        content = db.session.execute(select(table)).all()
+        rows.append((table.name, hash(tuple(sorted(map(repr, content))))))
+    db.session.rollback()
+    return tuple(rows)
+

@@ -10,6 +10,7 @@ from projectflow.core import jobs
 from projectflow.extensions import db
 from projectflow.matching import services
 from projectflow.matching.models import AllocationRun
+from tests.forms import get_form
 from tests.html import field_error, flashes, main_text, nav_links
 
 from .conftest import solve
@@ -40,7 +41,8 @@ def test_a_coordinator_starts_a_run_watches_it_and_reviews_the_result(as_, round
     assert page.status_code == 200 and "No run yet" in text(page)
     assert nav_links(text(page))["Allocation"].endswith(f"/cohorts/{round_.cohort.id}/allocation/")
 
-    response = client.post(f"/cohorts/{round_.cohort.id}/allocation/", data={"objective": "greedy", "note": "trial"})
+    start = get_form(client, f"/cohorts/{round_.cohort.id}/allocation/", has_field="objective")
+    response = start.select("objective", "greedy").set("note", "trial").submit(client, submit="Start the run")
     run = db.session.query(AllocationRun).one()
     assert response.status_code == 302 and response.location.endswith(f"/allocation/runs/{run.id}")
     waiting = client.get(response.location)
@@ -76,7 +78,8 @@ def test_the_move_check_answers_in_json_and_the_move_is_made(as_, round_):
     base = f"/cohorts/{round_.cohort.id}/allocation/runs/{run.id}"
     check = client.get(f"{base}/check?student={dan.id}&project=").get_json()
     assert check["ok"] and check["after"]["placed"] == 2 and check["before"]["placed"] == 3
-    response = client.post(f"{base}/move", data={"student": dan.id, "project": ""})
+    move = get_form(client, base, action=f"{base}/move")
+    response = move.select("student", str(dan.id)).select("project", "").submit(client)
     assert response.status_code == 302
     page = text(client.get(response.location))
     assert "Moved Dan off their project." in flashes(page) and "Adjusted by hand" in main_text(page)
@@ -119,7 +122,8 @@ def test_the_check_of_a_published_run_is_a_json_409(as_, round_):
 def test_publishing_from_the_page_then_each_student_sees_their_project_and_why(as_, round_):
     run = solve(round_.cohort, round_.coordinator)
     client = as_(round_.coordinator, "coordinator")
-    response = client.post(f"/cohorts/{round_.cohort.id}/allocation/runs/{run.id}/publish")
+    base = f"/cohorts/{round_.cohort.id}/allocation/runs/{run.id}"
+    response = get_form(client, base, action=f"{base}/publish").submit(client)
     assert response.status_code == 302
     assert "is published" in " ".join(flashes(text(client.get(response.location))))
 

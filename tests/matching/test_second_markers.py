@@ -12,6 +12,7 @@ from projectflow.extensions import db
 from projectflow.matching import second_markers, services
 from projectflow.matching.models import MarkerAssignment
 from projectflow.solvers.markers import validate_markers
+from tests.forms import get_form
 
 from .conftest import solve
 
@@ -125,7 +126,7 @@ def test_the_markers_page_and_who_may_not_see_it(published, client, login):
     client_ = login(r.coordinator, role="coordinator")
     page = client_.get(base)
     assert page.status_code == 200 and "Choose second markers" in page.get_data(as_text=True)
-    response = client_.post(f"{base}/assign")
+    response = get_form(client_, base, submit="Choose second markers").submit(client_)
     assert response.status_code == 302
     body = client_.get(base).get_data(as_text=True)
     assert "Second markers chosen for 3 projects" in body and "Dr Nadia" in body

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
-from ..core import audit, clock
+from ..core import audit, clock, once
 from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..people.models import User
@@ -73,6 +73,7 @@ def create_cohort(values: dict, *, by: User) -> Cohort:
 
 def update_cohort(cohort: Cohort, values: dict, *, by: User) -> Cohort:
     values = {**values, "programme_code": values["programme_code"].strip().upper()}
+    once.lock(cohort)  # the same form sent twice at once: the second finds nothing to change
     check_cohort_values(values, cohort=cohort)
     before = audit.snapshot(cohort, COHORT_FIELDS)
     for k in COHORT_FIELDS:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(StaleDataError, _edited_meanwhile)
+    app.register_error_handler(IntegrityError, _clashed)
     app.register_error_handler(500, _server_error)
     app.context_processor(lambda: {"view_role": current_view_role()})
     app.jinja_env.filters["local"] = local_time
@@ -104,6 +106,16 @@ def _edited_meanwhile(exc: StaleDataError):
     db.session.rollback()
     return error_page(409, "Someone else changed this record while you were working on it, so your change "
                            "was not saved. Reload the page to see their version, then try again.")
+
+
+def _clashed(exc: IntegrityError):
+    # A unique (or other) constraint refused the change: most often the same form sent twice at once,
+    # where the database let the first in. The transaction is unusable until rolled back, and the page
+    # below reads from the database (the navigation), so roll back first.
+    db.session.rollback()
+    current_app.logger.warning("the database refused a change (answered 409): %s", exc.orig)
+    return error_page(409, "This was not saved: it clashes with something saved at the same moment (the same "
+                           "form sent twice, or someone else's change). Reload the page to see what is saved now.")
 
 
 def _server_error(exc):

@@ -25,6 +25,7 @@ from ..proposals.models import Project
 QUEUED, RUNNING, SOLVED, FAILED, PUBLISHED, SUPERSEDED = (
     "queued", "running", "solved", "failed", "published", "superseded")
 RUN_STATES = (QUEUED, RUNNING, SOLVED, FAILED, PUBLISHED, SUPERSEDED)
+UNFINISHED = "state IN ('queued', 'running')"
 RUN_LABELS = {QUEUED: "Waiting", RUNNING: "Running", SOLVED: "Ready to review", FAILED: "Failed",
               PUBLISHED: "Published", SUPERSEDED: "Replaced"}
 RUN_BADGES = {QUEUED: "secondary", RUNNING: "info", SOLVED: "primary", FAILED: "danger",
@@ -54,6 +55,9 @@ class AllocationRun(db.Model):
         # One published run per cohort: it is the source of truth for supervision.
         Index("uq_allocation_runs_one_published", "cohort_id", unique=True,
               sqlite_where=text("state = 'published'"), postgresql_where=text("state = 'published'")),
+        # One unfinished run per cohort: a second start waits for the first to finish.
+        Index("uq_allocation_runs_one_unfinished", "cohort_id", unique=True,
+              sqlite_where=text(UNFINISHED), postgresql_where=text(UNFINISHED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

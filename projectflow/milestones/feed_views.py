@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-
-from ..core import clock
+from ..core import clock, once
 from ..extensions import db
 from . import feeds
+from .forms import FeedForm
 
 bp = Blueprint("feeds", __name__)
 
@@ -21,7 +20,7 @@ bp = Blueprint("feeds", __name__)
 def _page(new_url: str | None = None):
     response = Response(render_template(
         "milestones/calendar.html", feed=feeds.feed_of(current_user), events=feeds.feed_events(current_user),
-        new_url=new_url, form=FlaskForm(), now=clock.now()))
+        new_url=new_url, form=FeedForm(), now=clock.now()))
     if new_url:
         # The secret address is on this page only once: no cache may keep a copy.
         response.headers["Cache-Control"] = "no-store"
@@ -37,9 +36,14 @@ def calendar():
 @bp.post("/calendar")
 @login_required
 def regenerate():
-    if not FlaskForm().validate_on_submit():
+    form = FeedForm()
+    if not form.validate_on_submit():
         flash("The form had expired: nothing was changed. Try again.", "danger")
         return redirect(url_for(".calendar"))
+    if once.claim(form.form_token.data, current_user) is not None:
+        # The address it made was shown once, in answer to that sending; only its hash is kept.
+        abort(409, description="That form was already sent, and the new address was shown in answer to it. "
+                               "If you did not see it, make a new address again.")
     token = feeds.regenerate_feed(current_user)
     db.session.commit()
     # Shown in this response rather than after a redirect: the token is never put in the session cookie.

@@ -9,6 +9,7 @@ from wtforms import (BooleanField, DateTimeLocalField, IntegerField, SelectChoic
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..core.forms import CheckboxListField
+from ..core.once import FormTokenField
 from .models import COMPONENTS, KIND_LABELS, KINDS, PHASE_LABELS, PHASES
 
 
@@ -48,6 +49,7 @@ class ExtensionRequestForm(FlaskForm):
                            render_kw={"rows": 3})
     evidence = FileField("Evidence (optional PDF)", render_kw={"accept": "application/pdf,.pdf"},
                          description="A doctor's note, for example. Only the coordinators see it.")
+    form_token = FormTokenField()  # the same form sent twice asks once
 
 
 class DecisionForm(FlaskForm):
@@ -62,3 +64,10 @@ class DirectGrantForm(FlaskForm):
     milestone = SelectField("Milestone", coerce=int, validators=[InputRequired()])
     working_days = IntegerField("Working days", default=5, validators=[InputRequired(), NumberRange(1, 60)])
     note = TextAreaField("Why", validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})
+    form_token = FormTokenField()  # the same form sent twice grants once
+
+
+class FeedForm(FlaskForm):
+    """"Make a new address" for the calendar feed: sent twice, it replaces the address once."""
+
+    form_token = FormTokenField()

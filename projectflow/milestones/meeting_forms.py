@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from ..core.once import FormTokenField
+
 
 class MeetingForm(FlaskForm):
     met_on = DateField("Date of the meeting", validators=[InputRequired("Give the date of the meeting.")],
@@ -18,3 +20,4 @@ class MeetingForm(FlaskForm):
                                       "reads and confirms them.")
     actions = TextAreaField("Agreed actions", validators=[Length(max=5000)], render_kw={"rows": 3},
                             description="What each of you will do before the next meeting (optional).")
+    form_token = FormTokenField()  # the same form sent twice logs one meeting

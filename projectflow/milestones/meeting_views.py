@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from ..cohorts.models import Cohort
+from ..core import once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
@@ -48,6 +49,9 @@ def log(cohort_id: int):
         return _render_log(cohort, form)
     if form.validate():
         try:
+            if once.claim(form.form_token.data, current_user) is not None:
+                flash("That form was already sent: the meeting it recorded is in your log below.", "info")
+                return redirect(url_for(".log", cohort_id=cohort.id))
             meeting = meetings.record_meeting(cohort, current_user, met_on=form.met_on.data, notes=form.notes.data,
                                               actions=form.actions.data or "", by=current_user)
         except DomainError as exc:

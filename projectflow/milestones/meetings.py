@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock
@@ -115,11 +116,13 @@ def confirm_meeting(meeting: Meeting, *, by: User) -> Meeting:
     cohort = _cohort_of(meeting)
     if not can_confirm(meeting, by):
         raise NotAllowed("Only the student's supervisor or a co-supervisor confirms their meetings.")
-    if meeting.confirmed_at is not None:
+    # A conditional update: of two requests confirming at once, the second changes no row.
+    confirmed = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.confirmed_at.is_(None))
+                                   .values(confirmed_at=clock.now(), confirmed_by_id=by.id))
+    db.session.refresh(meeting)
+    if confirmed.rowcount != 1:
         raise InvalidState(f"This meeting was already confirmed on "
                            f"{meeting.confirmed_at.astimezone(cohort.zone):%d %b %Y}.")
-    meeting.confirmed_at, meeting.confirmed_by_id = clock.now(), by.id
-    db.session.flush()
     audit.record("meeting.confirmed", meeting, actor=by, cohort=cohort,
                  summary=f"{by.name} confirmed the supervision meeting of {meeting.met_on:%d %b %Y} "
                          f"with {meeting.student.name}",

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort
-from ..core import audit, clock
+from ..core import audit, clock, once
 from ..core.calendar import WorkingCalendar, local_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
@@ -200,10 +200,12 @@ def set_closures(cohort: Cohort, text: str, *, by: User) -> list[list[str]]:
         if (last - first).days > 62:
             raise ValidationFailed(f"Line {n}: a closure of more than two months is not a closure.", field="closures")
         closures.append([first.isoformat(), last.isoformat(), (parts[2] if len(parts) > 2 else "") or "Closure"])
+    once.lock(cohort)  # the same form sent twice at once: the second finds nothing to change
     before = list(cohort.closures or [])
-    cohort.closures = closures
-    audit.record("timeline.closures_changed", cohort, actor=by, cohort=cohort,
-                 summary=f"Set {len(closures)} closure(s)", before={"closures": before}, after={"closures": closures})
+    if closures != before:
+        cohort.closures = closures
+        audit.record("timeline.closures_changed", cohort, actor=by, cohort=cohort, summary=f"Set {len(closures)} "
+                     "closure(s)", before={"closures": before}, after={"closures": closures})
     return closures
 
 
@@ -219,6 +221,7 @@ def set_limits(cohort: Cohort, *, by: User, **values: int) -> None:
     for key in LIMITS[1:]:
         if not 1 <= values[key] <= 12:
             raise ValidationFailed("A meeting gap is between 1 and 12 weeks.", field=key)
+    once.lock(cohort)
     before = audit.snapshot(cohort, LIMITS)
     for key in LIMITS:
         setattr(cohort, key, values[key])

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
-from ..core import clock
+from ..core import clock, once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
@@ -256,6 +256,9 @@ def grant_directly(cohort_id: int):
         if milestone.cohort_id != cohort.id:
             abort(404)
         try:
+            if once.claim(form.form_token.data, current_user) is not None:
+                flash("That form was already sent: the extension it granted is in the list.", "info")
+                return redirect(url_for(".extension_queue", cohort_id=cohort.id))
             extensions.grant_directly(milestone, get_or_404(User, form.student.data),
                                       working_days=form.working_days.data, note=form.note.data, by=current_user)
         except DomainError as exc:

@@ -6,6 +6,7 @@ from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, Passwo
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from ..core.forms import CheckboxListField, KeywordsField, strip
+from ..core.once import FormTokenField
 from .models import ROLE_LABELS, ROLES
 
 
@@ -20,6 +21,7 @@ class ForgotPasswordForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
                        filters=[strip], description="We will e-mail a link to set a new password.",
                        render_kw={"autocomplete": "username"})
+    form_token = FormTokenField()  # sent twice, it e-mails one link (a second would replace the first)
 
 
 class ResetPasswordForm(FlaskForm):

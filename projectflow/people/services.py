@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from ..core import audit, clock, mail
+from ..core import audit, clock, mail, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.passwords import hash_password, needs_rehash, verify_password
 from ..extensions import db
@@ -74,6 +74,7 @@ def create_user(*, email: str, name: str, roles, by: User | None, expertise=None
 def update_user(user: User, *, by: User, email: str, name: str, roles, expertise=None,
                 max_load: int | None = None) -> User:
     """Change a user's details and roles (admin)."""
+    once.lock(user)  # the same form sent twice at once: the second finds nothing to change
     before = user_snapshot(user)
     email = normalise_email(email)
     other = User.by_email(email)
@@ -102,6 +103,7 @@ def update_user(user: User, *, by: User, email: str, name: str, roles, expertise
 
 def set_active(user: User, active: bool, *, by: User) -> User:
     """Deactivate (the person can no longer sign in; their history stays) or reactivate."""
+    once.lock(user)  # of two requests at once, the second finds it done
     if user.is_active == active:
         raise InvalidState(f"{user.email} is already {'active' if active else 'deactivated'}.")
     if not active and user.id == by.id:
@@ -162,6 +164,10 @@ def request_password_reset(email: str, *, base_url: str) -> None:
                           hours=hours))
 
 
+USED_LINK = ("This password reset link has already been used or replaced by a newer one. Ask for a new link "
+             "if you still need to reset your password.")
+
+
 def find_reset(token: str) -> PasswordReset:
     """The reset a token belongs to, if it can still be used; a clear refusal otherwise."""
     reset = db.session.scalar(
@@ -171,8 +177,7 @@ def find_reset(token: str) -> PasswordReset:
         raise LinkInvalid("This password reset link is not valid. Check it was copied whole, "
                           "or ask for a new one.", status_code=404)
     if reset.used_at is not None:
-        raise LinkInvalid("This password reset link has already been used or replaced by a newer "
-                          "one. Ask for a new link if you still need to reset your password.")
+        raise LinkInvalid(USED_LINK)
     if reset.expires_at <= clock.now():
         raise LinkInvalid("This password reset link has expired. Ask for a new one; links work "
                           f"for {current_app.config['PASSWORD_RESET_HOURS']} hours.")
@@ -185,11 +190,16 @@ def reset_password(token: str, password: str) -> User:
     """Set a new password through a reset link; the link cannot be used again."""
     reset = find_reset(token)
     check_password_rules(password)
+    # A conditional update: of two requests using the link at once, only one finds it unused.
+    used = db.session.execute(update(PasswordReset).where(PasswordReset.id == reset.id,
+                                                          PasswordReset.used_at.is_(None))
+                              .values(used_at=clock.now()))
+    if used.rowcount != 1:
+        raise LinkInvalid(USED_LINK)
     user = reset.user
     user.password_hash = hash_password(password)
     # Whoever knew the old password (or held a session cookie) is signed out everywhere.
     user.end_sessions()
-    reset.used_at = clock.now()
     audit.record("user.password_reset", user, actor=user, summary=f"{user.email} set a new password")
     return user
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
+from ..core import once
 from ..core.auth import get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
 from ..core.web import same_site_path
@@ -82,7 +84,8 @@ def forgot_password():
         return render_template("auth/forgot.html", form=form), 422 if form.is_submitted() else 200
     # The configured address, never the request's Host header: a forged Host would otherwise put a
     # person's reset token into a link to someone else's site.
-    services.request_password_reset(form.email.data, base_url=current_app.config["BASE_URL"])
+    if once.claim(form.form_token.data, None) is None:
+        services.request_password_reset(form.email.data, base_url=current_app.config["BASE_URL"])
     db.session.commit()
     # The same answer whether or not the address has an account.
     flash("If that address belongs to an account, a link to set a new password is on its way. "
@@ -100,6 +103,9 @@ def reset_password(token: str):
     if form.validate_on_submit():
         try:
             services.reset_password(token, form.password.data)
+        except services.LinkInvalid as exc:  # used by another request a moment ago
+            db.session.rollback()
+            return render_template("auth/reset_invalid.html", message=exc.message), exc.status_code
         except DomainError as exc:
             show_error(form, exc, default="password")
         else:

@@ -6,6 +6,7 @@ from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import KeywordsField
+from ..core.once import FormTokenField
 
 MARKDOWN_HELP = "Markdown: **bold**, *italic*, lists with -, links as [text](https://...)."
 
@@ -23,6 +24,7 @@ class ProjectForm(FlaskForm):
     external_organisation = StringField("Organisation", validators=[Length(max=200)])
     external_contact = StringField("Contact at the organisation", validators=[Length(max=200)])
     has_nda = BooleanField("A non-disclosure agreement applies")
+    form_token = FormTokenField()  # a new project's form sent twice makes one draft
 
     def validate_external_organisation(self, field):
         if self.is_external.data and not (field.data or "").strip():

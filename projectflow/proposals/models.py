@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, CheckConstraint, Column, ForeignKey, Index, String, Table, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cohorts.models import Cohort
@@ -30,6 +30,8 @@ STATE_BADGES = {
     DRAFT: "secondary", WITH_SUPERVISOR: "info", DECLINED: "warning", SUBMITTED: "primary",
     CHANGES_REQUESTED: "warning", APPROVED: "success", REJECTED: "danger", WITHDRAWN: "dark",
 }
+# A student's proposal that still counts as theirs (at most one per student and cohort).
+OPEN_PROPOSAL = "proposed_by_id IS NOT NULL AND state NOT IN ('rejected', 'withdrawn')"
 # States in which the owner (or the proposing student) may still edit the text.
 EDITABLE = (DRAFT, DECLINED, CHANGES_REQUESTED, APPROVED)
 
@@ -50,6 +52,9 @@ class Project(db.Model):
         CheckConstraint("is_external OR external_organisation IS NULL", name="organisation_only_if_external"),
         CheckConstraint("length(title) > 0", name="title_not_empty"),
         Index("ix_projects_cohort_id_state", "cohort_id", "state"),
+        # One open proposal per student: a rejected or withdrawn one makes room for a new one.
+        Index("uq_projects_one_open_proposal", "cohort_id", "proposed_by_id", unique=True,
+              sqlite_where=text(OPEN_PROPOSAL), postgresql_where=text(OPEN_PROPOSAL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

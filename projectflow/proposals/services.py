@@ -10,8 +10,8 @@ from math import ceil
 
 from sqlalchemy import func, select
 
-from ..cohorts.models import Cohort, CohortStaff
-from ..core import audit, clock
+from ..cohorts.models import Cohort, CohortStaff, Enrolment
+from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
@@ -273,6 +273,7 @@ def update_preference_settings(cohort: Cohort, *, by: User, deadline, min_prefer
         raise NotAllowed("Only the cohort's coordinators change its settings.")
     if not 1 <= min_preferences <= max_preferences <= 30:
         raise ValidationFailed("Students rank between 1 and 30 projects, the fewest no more than the most.")
+    once.lock(cohort)  # the same form sent twice at once: the second finds nothing to change
     before = audit.snapshot(cohort, SETTING_FIELDS)
     cohort.preferences_deadline_at = deadline
     cohort.min_preferences, cohort.max_preferences = min_preferences, max_preferences
@@ -333,7 +334,10 @@ def set_load_limit(member: CohortStaff, limit: int | None, *, by: User) -> Cohor
         raise NotAllowed("Only the cohort's coordinators set load limits.")
     if limit is not None and not 0 <= limit <= 50:
         raise ValidationFailed("A load limit is between 0 and 50 students.")
+    once.lock(member)
     before = {"load_limit": member.load_limit}
+    if limit == member.load_limit:
+        return member
     member.load_limit = limit
     audit.record("cohort_staff.load_limit", member, actor=by, cohort=member.cohort,
                  summary=f"Set {member.member.name}'s load limit to "

@@ -8,7 +8,7 @@ import secrets
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 
-from ..core import clock
+from ..core import clock, once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.storage import UploadRejected, file_store
@@ -126,6 +126,9 @@ def request_extension(milestone_id: int):
         return _page(milestone, status=422, extension_form=form)
     upload = form.evidence.data
     try:
+        if once.claim(form.form_token.data, current_user) is not None:
+            flash("That form was already sent: your request is below.", "info")
+            return redirect(url_for(".milestone", milestone_id=milestone.id))
         extensions.request_extension(milestone, current_user, reason=form.reason.data,
                                      evidence=upload.stream if upload and upload.filename else None,
                                      evidence_name=upload.filename if upload else "", by=current_user)

@@ -272,7 +272,7 @@ def test_a_student_proposes_the_supervisor_accepts_and_the_coordinator_approves(
     assert (project.state, project.proposed_by_id, project.owner_id) == ("draft", student.id, supervisor.id)
     # Only one open proposal at a time.
     again = client.post(f"/cohorts/{cohort.id}/proposal/new", data={**PROPOSAL_FORM, "supervisor": str(supervisor.id)})
-    assert again.status_code == 422 and "You already have a proposal" in field_error(text(again), "title")
+    assert again.status_code == 409 and "You already have a proposal" in field_error(text(again), "title")
     assert client.post(f"/projects/{project.id}/submit").status_code == 302
     assert fresh(project).state == "with_supervisor"
 

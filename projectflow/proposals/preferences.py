@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -16,6 +15,7 @@ from ..core import audit, clock
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..people.models import User
+from . import queries
 from .models import APPROVED, Bookmark, Preference, PreferenceList, Project
 
 
@@ -32,23 +32,29 @@ def preference_list(cohort: Cohort, student: User) -> PreferenceList | None:
         PreferenceList.cohort_id == cohort.id, PreferenceList.student_id == student.id))
 
 
-def check_choices(cohort: Cohort, project_ids: list[int]) -> list[Project]:
-    """The projects of a would-be list, in order, or ValidationFailed naming the broken rule."""
+# Said of any id that is not a project the student may rank: never which project it is, nor whether
+# it exists (another cohort's project, a draft, someone's proposal).
+NOT_RANKABLE = "Only projects of your cohort's catalogue can be ranked; {n} of those sent cannot be ranked."
+
+
+def check_choices(cohort: Cohort, project_ids: list[int], student: User) -> list[Project]:
+    """The projects of ``student``'s would-be list, in order, or ValidationFailed naming the broken rule."""
     if len(project_ids) != len(set(project_ids)):
         raise ValidationFailed("A project appears twice in your list; each project can be ranked once.")
     if len(project_ids) < cohort.min_preferences:
         raise ValidationFailed(f"Rank at least {cohort.min_preferences} projects (you have {len(project_ids)}).")
     if len(project_ids) > cohort.max_preferences:
         raise ValidationFailed(f"Rank at most {cohort.max_preferences} projects (you have {len(project_ids)}).")
-    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids)))}
-    projects = []
-    for pid in project_ids:
-        project = found.get(pid)
-        if project is None or project.cohort_id != cohort.id:
-            raise ValidationFailed("Only projects of your own cohort can be ranked.")
+    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids),
+                                                                       Project.cohort_id == cohort.id))}
+    unseen = [pid for pid in project_ids if pid not in found or not found[pid].can_view(student)]
+    if unseen:
+        raise ValidationFailed(NOT_RANKABLE.format(n=len(unseen)))
+    projects = [found[pid] for pid in project_ids]
+    for project in projects:
         if not project.is_rankable():
+            # A project the student may see: one they ranked that was withdrawn since.
             raise ValidationFailed(f"“{project.title}” is not open for ranking ({project.state_label.lower()}).")
-        projects.append(project)
     per_supervisor = Counter(p.owner_id for p in projects)
     crowded = [pid for pid, n in per_supervisor.items() if n > cohort.max_choices_per_supervisor]
     if crowded:
@@ -92,7 +98,7 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
     check_can_change(cohort, student, by=by)
     on_behalf = by.id != student.id
     now = clock.now()
-    projects = check_choices(cohort, project_ids)
+    projects = check_choices(cohort, project_ids, student)
     plist = preference_list(cohort, student)
     current = plist.version if plist is not None else None
     if current != expected_version:
@@ -180,8 +186,7 @@ def popularity(cohort: Cohort) -> list[Popularity]:
             .group_by(Preference.project_id, Preference.rank)):
         counts[project_id][rank] = n
     projects = db.session.scalars(select(Project).where(
-        Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))
-        .options(selectinload(Project.co_supervisors))).all()
+        Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))).all()
     rows = [Popularity(p, counts.get(p.id, {})) for p in projects]
     return sorted(rows, key=lambda r: (-r.first_choices, -r.total, r.project.title.lower()))
 
@@ -200,10 +205,19 @@ def students_without_preferences(cohort: Cohort) -> list[Enrolment]:
 
 # --- editing a list before it is saved ------------------------------------------------------------
 
-def projects_by_id(project_ids: list[int]) -> list[Project]:
-    """The projects in the order given (unknown ids are dropped)."""
-    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids)))}
-    return [found[i] for i in project_ids if i in found]
+def projects_for_list(cohort: Cohort, student: User, project_ids: list[int]) -> tuple[list[Project], int]:
+    """The projects of a list being edited, in the order given, and how many distinct ids were refused.
+
+    Accepted: the cohort's catalogue (approved staff projects) and whatever is on the student's saved
+    list (a project withdrawn since stays until replaced). Any other id is refused and its project is
+    never returned, so a page cannot be made to show a project the student may not see."""
+    saved = preference_list(cohort, student)
+    on_saved = {c.project_id for c in saved.choices} if saved else set()
+    found = {p.id: p for p in db.session.scalars(select(Project).where(Project.id.in_(project_ids),
+                                                                       Project.cohort_id == cohort.id))}
+    allowed = {pid for pid, p in found.items() if (p.is_rankable() or pid in on_saved) and p.can_view(student)}
+    # A project sent twice stays twice: the page shows the list as sent, and says why it is refused.
+    return [found[pid] for pid in project_ids if pid in allowed], len(set(project_ids) - allowed)
 
 
 def rearrange(project_ids: list[int], action: str) -> list[int]:
@@ -230,10 +244,18 @@ def rearrange(project_ids: list[int], action: str) -> list[int]:
     return ids
 
 
-def candidates(cohort: Cohort, student: User, exclude: set[int]) -> list[Project]:
-    """Projects the student could add: their bookmarks first, then the rest of the catalogue."""
-    marked = bookmarked_ids(student, cohort)
-    projects = db.session.scalars(select(Project).where(
-        Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))).all()
-    rest = [p for p in projects if p.id not in exclude]
-    return sorted(rest, key=lambda p: (p.id not in marked, p.title.lower()))
+CANDIDATES_PER_PAGE = 25
+
+
+def bookmarked_candidates(cohort: Cohort, student: User, exclude: set[int]) -> list[Project]:
+    """The student's bookmarked catalogue projects not yet on the list, by title."""
+    return list(db.session.scalars(
+        queries.catalogue_query(cohort, bookmarked_by=student).where(Project.id.not_in(exclude))))
+
+
+def candidate_page(cohort: Cohort, student: User, *, q: str, exclude: set[int], page: int):
+    """One page of the other catalogue projects the student could add, searched as the catalogue is:
+    bookmarks and projects already on the list are left out (the page shows them elsewhere)."""
+    marked = select(Bookmark.project_id).where(Bookmark.student_id == student.id)
+    query = queries.catalogue_query(cohort, q=q).where(Project.id.not_in(exclude), Project.id.not_in(marked))
+    return db.paginate(query, page=page, per_page=CANDIDATES_PER_PAGE, error_out=False)

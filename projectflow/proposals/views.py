@@ -245,18 +245,28 @@ def catalogue(cohort_id: int):
                            action_form=ActionForm(), is_student=cohort.is_student(current_user))
 
 
-def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editing_for=None, unsaved=False):
-    ranked = preferences.projects_by_id(ranked_ids)
+def _page_number(raw) -> int:
+    """A page of candidates: a whole number from 1 (anything else is the first page)."""
+    raw = str(raw or "")
+    return min(int(raw), 10_000) if raw.isascii() and raw.isdigit() and int(raw) >= 1 else 1
+
+
+def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editing_for=None, unsaved=False,
+                      q: str = "", page: int = 1):
+    # Only what the student may rank is shown, whatever ids were sent (the view has said why).
+    ranked, _refused = preferences.projects_for_list(cohort, student, ranked_ids)
     plist = preferences.preference_list(cohort, student)
     open_now = cohort.preferences_open(clock.now())
     own = preferences.approved_proposal_of(cohort, student)
+    form = PreferencesForm()
+    form.version.data = "" if version is None else str(version)  # the version this page shows
+    listed = {p.id for p in ranked}
     return render_template(
-        "proposals/preferences.html", cohort=cohort, student=student, ranked=ranked, version=version,
+        "proposals/preferences.html", cohort=cohort, student=student, ranked=ranked,
         plist=plist, own_proposal=own, open_now=(open_now or editing_for is not None) and own is None,
-        deadline_passed=not open_now,
-        editing_for=editing_for, unsaved=unsaved, form=PreferencesForm(),
-        candidates=preferences.candidates(cohort, student, exclude=set(ranked_ids)),
-        bookmarked=preferences.bookmarked_ids(student, cohort)), status
+        deadline_passed=not open_now, editing_for=editing_for, unsaved=unsaved, form=form, q=q,
+        marked=preferences.bookmarked_candidates(cohort, student, exclude=listed),
+        candidates=preferences.candidate_page(cohort, student, q=q, exclude=listed, page=page)), status
 
 
 @bp.route("/cohorts/<int:cohort_id>/preferences", methods=["GET", "POST"])
@@ -265,9 +275,9 @@ def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editi
 def edit_preferences(cohort_id: int, student_id: int | None = None):
     """The ranked list: the student's own, or (with ``student_id``) a coordinator entering one for them.
 
-    Without JavaScript every button (add, up, down, remove) posts the whole list and the page comes
-    back rearranged but unsaved; with it the same buttons and drag and drop work in the page. Only
-    "Save" stores the list.
+    Without JavaScript every button (add, up, down, remove, search, a page of candidates) posts the
+    whole list and the page comes back with it rearranged but unsaved; with it, moving and removing
+    work in the page. Only "Save" stores the list.
     """
     cohort = _cohort_for(cohort_id)
     if student_id is None:
@@ -281,7 +291,9 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
     plist = preferences.preference_list(cohort, student)
     if request.method == "GET":
         return _preferences_page(cohort, student, ranked_ids=[c.project_id for c in plist.choices] if plist else [],
-                                 version=plist.version if plist else None, editing_for=editing_for)
+                                 version=plist.version if plist else None, editing_for=editing_for,
+                                 q=(request.args.get("q") or "").strip()[:200],
+                                 page=_page_number(request.args.get("page")))
     form = PreferencesForm()
     try:
         ranked_ids = [int(v) for v in request.form.getlist("choice") if v.strip()]
@@ -291,12 +303,22 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
     if not form.validate_on_submit():
         abort(400, description="The form was incomplete. Reload the page and try again.")
     action = request.form.get("action", "save")
+    q = (request.form.get("q") or "").strip()[:200]
+    verb, _, arg = action.partition(":")
+    page = _page_number(arg if verb == "page" else request.form.get("page")) if verb != "search" else 1
+    wanted = ranked_ids if action == "save" else preferences.rearrange(ranked_ids, action)
+    shown = wanted
     try:
+        preferences.check_can_change(cohort, student, by=current_user)
+        listed, refused = preferences.projects_for_list(cohort, student, wanted)
+        shown = [p.id for p in listed]
+        if refused:
+            raise ValidationFailed(preferences.NOT_RANKABLE.format(n=refused))
         if action != "save":
-            preferences.check_can_change(cohort, student, by=current_user)
-            return _preferences_page(cohort, student, ranked_ids=preferences.rearrange(ranked_ids, action),
-                                     version=version, editing_for=editing_for, unsaved=True)
-        preferences.save_preferences(cohort, student, ranked_ids, expected_version=version, by=current_user)
+            return _preferences_page(cohort, student, ranked_ids=shown, version=version, editing_for=editing_for,
+                                     unsaved=shown != [c.project_id for c in plist.choices] if plist else bool(shown),
+                                     q=q, page=page)
+        preferences.save_preferences(cohort, student, wanted, expected_version=version, by=current_user)
     except (preferences.StaleList, preferences.ListClosed) as exc:
         # Nothing was saved and this page's list is out of date or closed: show the stored one.
         db.session.rollback()
@@ -307,11 +329,11 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "danger")
-        return _preferences_page(cohort, student, ranked_ids=ranked_ids, version=version,
-                                 editing_for=editing_for, unsaved=True, status=exc.status_code)
+        return _preferences_page(cohort, student, ranked_ids=shown, version=version, editing_for=editing_for,
+                                 unsaved=True, status=exc.status_code, q=q, page=page)
     db.session.commit()
     flash(f"{'Their' if editing_for else 'Your'} preferences are saved"
-          + (f" ({len(ranked_ids)} projects)." if ranked_ids else "."), "success")
+          + (f" ({len(wanted)} projects)." if wanted else "."), "success")
     if editing_for:
         return redirect(url_for(".overview", cohort_id=cohort.id))
     return redirect(url_for(".edit_preferences", cohort_id=cohort.id))

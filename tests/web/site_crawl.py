@@ -1,0 +1,151 @@
+"""The demo site as each demo role sees it, through the test client: build the demo once for a test
+module, sign a role in through the login form, and follow the site's own links from its home page
+(same site, GET, HTML pages only; at most ``PER_ROUTE`` addresses per route), keeping every page's
+forms as tests/forms.py reads them. Used by the form sweep and the hostile-input gate."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urldefrag, urlsplit
+
+from flask import request_started
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from projectflow import create_app, demo
+from projectflow.core import clock
+from projectflow.extensions import db
+from tests.conftest import _empty_all_tables, _fresh_g
+from tests.conftest import test_config as app_config  # (not named test_*: pytest would collect it)
+from tests.forms import Form, get_form, parse_forms
+
+PER_ROUTE = 3
+NOT_PAGES = re.compile(r"\.(zip|json|ics|pdf|csv)$|^/static/")
+NOW = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)  # the demo's "today": the proposal round is open
+HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+
+# role -> (the demo login's label in demo.demo_logins(), the view role to switch to, its home page)
+ROLES = {
+    "student": ("student", None, "/student"),
+    "student-last-year": ("student (last year, allocated)", None, "/student"),
+    "staff": ("staff", None, "/staff"),
+    "coordinator": ("coordinator", "Coordinator", "/coordinator"),
+    "coordinator-as-staff": ("coordinator", "Staff", "/staff"),
+    "admin": ("admin", None, "/admin"),
+}
+
+
+@dataclass
+class Page:
+    path: str
+    endpoint: str
+    forms: list[Form]
+
+
+@dataclass
+class Crawl:
+    role: str
+    pages: list[Page] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+
+
+class DemoSite:
+    """The demo on its own app and database, the clock frozen at ``NOW`` while it is used."""
+
+    def __init__(self, app, logins: dict[str, str]):
+        self.app = app
+        self.logins = logins
+
+    def client(self, role: str):
+        """A test client signed in as the demo's ``role``, viewing the site in that role."""
+        label, view, home = ROLES[role]
+        client = self.app.test_client()
+        form = get_form(client, "/login", has_field="password")
+        response = form.set("email", self.logins[label]).set("password", demo.DEMO_PASSWORD).submit(client)
+        assert response.status_code == 302, f"the demo's {role} could not sign in ({response.status_code})"
+        if view is not None:
+            switch = get_form(client, home_of(client), action="/switch-role", submit=view)
+            assert switch.submit(client, submit=view).status_code == 302
+        assert home_of(client) == home, f"{role} lands on {home_of(client)}, not {home}"
+        return client
+
+    def endpoint(self, path: str, method: str = "GET") -> str | None:
+        adapter = self.app.url_map.bind("localhost")
+        try:
+            rule, _args = adapter.match(urlsplit(path).path, method=method, return_rule=True)
+        except (HTTPException, RequestRedirect):
+            return None
+        return rule.endpoint
+
+    def crawl(self, role: str, client=None) -> Crawl:
+        """Every page ``role`` reaches by links from their home page, with its forms."""
+        client = client or self.client(role)
+        start = ROLES[role][2]
+        adapter = self.app.url_map.bind("localhost")
+        result = Crawl(role)
+        per_route: Counter = Counter()
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            path = queue.popleft()
+            response = client.get(path)
+            if response.status_code >= 500:
+                result.server_errors.append(f"GET {path} answered {response.status_code}")
+                continue
+            if response.status_code != 200 or not response.content_type.startswith("text/html"):
+                result.skipped[f"answer {response.status_code} {response.content_type.split(';')[0]}"] += 1
+                continue
+            page = response.get_data(as_text=True)
+            result.pages.append(Page(path, self.endpoint(path) or "?", parse_forms(page, path)))
+            for match in HREF.finditer(page):
+                href = (match.group(1) if match.group(1) is not None else match.group(2)).replace("&amp;", "&")
+                url, _fragment = urldefrag(href)
+                parts = urlsplit(url)
+                if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+                    continue
+                target = parts.path + (f"?{parts.query}" if parts.query else "")
+                if target in seen:
+                    continue
+                seen.add(target)
+                if NOT_PAGES.search(parts.path):
+                    result.skipped["download or static file"] += 1
+                    continue
+                try:
+                    rule, _args = adapter.match(parts.path, method="GET", return_rule=True)
+                except (HTTPException, RequestRedirect):
+                    result.skipped["no page"] += 1
+                    continue
+                if per_route[rule.rule] >= PER_ROUTE:
+                    result.skipped["route seen often enough"] += 1
+                    continue
+                per_route[rule.rule] += 1
+                queue.append(target)
+        return result
+
+
+def home_of(client) -> str:
+    response = client.get("/")
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def built_demo(database_url, tmp_path_factory, name: str):
+    """A generator for a module-scoped fixture: the demo, built as of NOW on its own app and database;
+    the clock stays at NOW while the module's tests run; the tables are emptied afterwards."""
+    config = app_config(database_url, tmp_path_factory.mktemp(name))
+    config["MAIL_BACKEND"] = "file"  # saving forms tells people: the messages land in the instance folder
+    app = create_app(config)
+    request_started.connect(_fresh_g, app)
+    with app.app_context():
+        with clock.frozen(NOW):
+            demo.load_demo(seed=2026)
+            db.session.commit()
+            logins = dict(demo.demo_logins())
+            db.session.remove()
+            yield DemoSite(app, logins)
+        _empty_all_tables()
+        db.engine.dispose()

@@ -275,7 +275,7 @@ def test_every_route_answers_every_persona_as_the_table_says(world):
                 body = {k: v.format(**ids) for k, v in entry.data.items()}
                 response = client.post(url, data={"csrf_token": scenario.tokens[persona], **body})
                 if before is not None and fingerprint() != before:
-                    wrong.append(f"{entry.route} as {persona}: refused, yet the database changed")
+                    wrong.append(f"{entry.route} as {persona}: the database changed, though this persona is refused")
             got = _answer(response, entry.method)
             if got != expected:
                 wrong.append(f"{entry.route} as {persona}: expected {expected}, got {got} "

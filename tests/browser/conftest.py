@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,9 +75,9 @@ class LiveServer:
         return self.url + path
 
 
-@pytest.fixture
-def live_server(app):
-    """The test ``app`` served on 127.0.0.1 at a free port, for as long as the test runs."""
+@contextmanager
+def serve(app) -> Iterator[LiveServer]:
+    """``app`` served on 127.0.0.1 at a free port, with CSRF protection on, inside the block."""
     app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -86,6 +88,13 @@ def live_server(app):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app):
+    """The test ``app`` served on 127.0.0.1 at a free port, for as long as the test runs."""
+    with serve(app) as server:
+        yield server
 
 
 @dataclass

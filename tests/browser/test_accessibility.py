@@ -1,0 +1,222 @@
+"""Accessibility gate: axe-core checks every page each demo role can reach, in a real browser.
+
+The demo is built once for the module and served; each role signs in and follows the site's own links
+from its home page (same site, GET, pages only: no downloads, feeds or static files), at most
+``PER_ROUTE`` addresses per route so that 120 students' pages do not make the run long. On every page
+axe-core (tests/browser/assets/axe.min.js, a test asset never served to users) runs the WCAG 2.x A and
+AA rules: a serious or critical violation fails the test, listed with its page and element.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from flask import request_started
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
+
+from projectflow import create_app, demo
+from projectflow.core import clock
+from projectflow.extensions import db
+from tests.browser.conftest import serve
+from tests.conftest import _empty_all_tables, _fresh_g
+from tests.conftest import test_config as app_config  # (not named test_*: pytest would collect it)
+
+pytestmark = [pytest.mark.browser]
+
+AXE_SOURCE = (Path(__file__).parent / "assets" / "axe.min.js").read_text(encoding="utf-8")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+FAILING_IMPACTS = {"serious", "critical"}
+# Held to whatever axe rates their impact: a table column without a name.
+ALWAYS_FAILING_RULES = {"empty-table-header"}
+PER_ROUTE = 2
+NOT_PAGES = re.compile(r"\.(zip|json|ics|pdf|csv)$|^/static/")
+NOW = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)  # the demo's "today": the proposal round is open
+
+# role -> (e-mail of the demo login, home path, fewest pages the crawl must reach)
+ROLES = {
+    "anonymous": (None, "/login", 2),
+    "student": ("student", "/student", 10),
+    "student-last-year": ("student (last year, allocated)", "/student", 10),
+    "staff": ("staff", "/staff", 12),
+    "coordinator": ("coordinator", "/coordinator", 35),
+    "coordinator-as-staff": ("coordinator", "/staff", 12),
+    "admin": ("admin", "/admin", 20),
+}
+
+RUN_AXE = """async ([tags, extra]) => {
+  const rules = Object.fromEntries(extra.map(id => [id, {enabled: true}]));
+  const found = await axe.run(document, {runOnly: {type: "tag", values: tags}, rules, resultTypes: ["violations"]});
+  return found.violations.map(v => ({
+    rule: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.map(n => n.target.join(" ")),
+    summary: v.nodes.length ? v.nodes[0].failureSummary : "",
+  }));
+}"""
+
+# The house rule behind axe's scrollable-region-focusable, checked whether or not the box overflows with
+# this page's data: every table wrapper that may scroll is a focusable region with a name.
+UNNAMED_SCROLL_BOXES = """() => [...document.querySelectorAll("div.table-responsive, div.table-scroll")]
+  .filter(box => box.getAttribute("role") !== "region" || box.getAttribute("tabindex") !== "0"
+                 || !(box.getAttribute("aria-label") || box.getAttribute("aria-labelledby") || "").trim())
+  .map(box => box.tagName.toLowerCase() + "." + [...box.classList].join(".")
+              + (box.parentElement.id ? " in #" + box.parentElement.id : ""))"""
+
+
+@dataclass
+class Violation:
+    rule: str
+    impact: str
+    help: str
+    summary: str
+    pages_by_target: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"{self.rule} ({self.impact}): {self.help}"]
+        for target, pages in self.pages_by_target.items():
+            more = f" and {len(pages) - 3} more pages" if len(pages) > 3 else ""
+            lines.append(f"    at {target} on {', '.join(pages[:3])}{more}")
+        lines += ["    " + line.strip() for line in self.summary.splitlines()]
+        return "\n".join(lines)
+
+
+@dataclass
+class Crawl:
+    pages: list[str] = field(default_factory=list)
+    violations: dict[tuple[str, str], Violation] = field(default_factory=dict)
+    broken_links: list[str] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+
+    def add(self, path: str, found: dict) -> None:
+        v = self.violations.setdefault((found["rule"], found["impact"]), Violation(
+            found["rule"], found["impact"], found["help"], found["summary"]))
+        for target in found["targets"]:
+            v.pages_by_target.setdefault(target, []).append(path)
+
+    def report(self) -> str:
+        return "\n".join([str(v) for v in self.violations.values()] + self.broken_links)
+
+
+@pytest.fixture(scope="module")
+def demo_site(database_url, _schema, tmp_path_factory):
+    """The demo, built as of NOW on its own app and database, served for the module's tests; the clock
+    stays at NOW while they run. The tables are emptied when the module is done."""
+    config = app_config(database_url, tmp_path_factory.mktemp("a11y-instance"))
+    # The browser keeps the stylesheets and scripts instead of asking for each of them on every page.
+    config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    app = create_app(config)
+    request_started.connect(_fresh_g, app)
+    with app.app_context():
+        with clock.frozen(NOW):
+            demo.load_demo(seed=2026)
+            db.session.commit()
+            logins = dict(demo.demo_logins())
+            db.session.remove()
+            with serve(app) as server:
+                yield app, server, logins
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+def sign_in(page, server, email: str) -> None:
+    page.goto(server("/login"))
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(demo.DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def switch_view(page, role: str) -> None:
+    page.locator("#role-switcher").click()
+    with page.expect_navigation():
+        page.locator(".dropdown-menu").get_by_role("button", name=role).click()
+    expect(page.locator("#role-switcher")).to_have_text(f"Viewing as {role}")
+
+
+def crawl(page, app, server, start: str) -> Crawl:
+    """Visit every page reachable by links from ``start`` and run axe on each."""
+    adapter = app.url_map.bind("127.0.0.1")
+    origin = server("")
+    result = Crawl()
+    per_route: Counter = Counter()
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        path = queue.popleft()
+        try:
+            response = page.goto(server(path))
+        except PlaywrightError as error:  # a file sent as an attachment
+            if "Download is starting" not in error.message:
+                raise
+            result.skipped["download"] += 1
+            continue
+        if response is None or not response.headers.get("content-type", "").startswith("text/html"):
+            result.skipped["not a page"] += 1
+            continue
+        if response.status >= 400:
+            result.broken_links.append(f"a link to {path} answers HTTP {response.status}")
+            continue
+        page.wait_for_load_state()
+        landed = urlsplit(page.url)
+        if landed.path != urlsplit(path).path:  # redirected (the site's root to one's home)
+            seen.add(landed.path)
+            continue
+        result.pages.append(path)
+        page.evaluate(AXE_SOURCE)
+        for found in page.evaluate(RUN_AXE, [WCAG_TAGS, sorted(ALWAYS_FAILING_RULES)]):
+            if found["impact"] in FAILING_IMPACTS or found["rule"] in ALWAYS_FAILING_RULES:
+                result.add(path, found)
+        for target in page.evaluate(UNNAMED_SCROLL_BOXES):
+            result.add(path, {"rule": "scroll-region-attributes", "impact": "house rule", "targets": [target],
+                              "help": "A box that may scroll is a named, focusable region",
+                              "summary": 'Add {{ scroll_region("its name") }} (templates/macros/ui.html) '
+                                         "to the wrapper's tag"})
+        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+            url, _fragment = urldefrag(href)
+            if not url.startswith(origin + "/"):
+                continue
+            parts = urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if target in seen:
+                continue
+            seen.add(target)
+            if NOT_PAGES.search(parts.path):
+                result.skipped["download or static file"] += 1
+                continue
+            try:
+                rule, _args = adapter.match(parts.path, method="GET", return_rule=True)
+            except (HTTPException, RequestRedirect):
+                result.broken_links.append(f"{path} links to {target}, which is no page")
+                continue
+            if per_route[rule.rule] >= PER_ROUTE:
+                result.skipped["route seen often enough"] += 1
+                continue
+            per_route[rule.rule] += 1
+            queue.append(target)
+    return result
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_page_a_demo_role_reaches_has_no_serious_accessibility_violation(demo_site, page, role):
+    app, server, logins = demo_site
+    login, home, fewest = ROLES[role]
+    if login is not None:
+        sign_in(page, server, logins[login])
+        if role == "coordinator-as-staff":
+            switch_view(page, "Staff")
+    result = crawl(page, app, server, home)
+
+    if result.violations or result.broken_links:
+        pytest.fail(f"{role}: accessibility violations on the {len(result.pages)} pages visited "
+                    f"(rule (impact): what it asks, where, how to fix it):\n{result.report()}", pytrace=False)
+    assert len(result.pages) >= fewest, (f"{role}: the crawl reached only {len(result.pages)} pages "
+                                         f"(at least {fewest} expected): {result.pages}")

@@ -274,8 +274,11 @@ def test_every_route_answers_every_persona_as_the_table_says(world):
                 before = fingerprint() if expected != "ok" else None
                 body = {k: v.format(**ids) for k, v in entry.data.items()}
                 response = client.post(url, data={"csrf_token": scenario.tokens[persona], **body})
-                if before is not None and fingerprint() != before:
-                    wrong.append(f"{entry.route} as {persona}: the database changed, though this persona is refused")
+                after = fingerprint() if before is not None else None
+                if after != before:
+                    changed = ", ".join(name for name in before if after[name] != before[name])
+                    wrong.append(f"{entry.route} as {persona}: the database changed ({changed}), though this "
+                                 "persona is refused")
             got = _answer(response, entry.method)
             if got != expected:
                 wrong.append(f"{entry.route} as {persona}: expected {expected}, got {got} "

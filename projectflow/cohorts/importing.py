@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..core import audit, clock
+from ..core import audit, clock, once
 from ..core.errors import ValidationFailed
 from ..extensions import db
 from ..people.models import ROLE_LABELS, STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
@@ -223,6 +224,8 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
 
     ``rng`` draws the candidate numbers (a seeded one makes the demo reproducible)."""
     rows = parse(decode(data))
+    # The same file sent twice at once: the second waits here, then finds everyone in the cohort.
+    once.lock(cohort)
     existing = _existing_users([r.email for r in rows])
     problems = []
     for r in rows:
@@ -277,6 +280,8 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
     report.students_enrolled = len(report.emails["students"])
     report.staff_added = len(report.emails["staff"])
     report.already_in_cohort = len(rows) - report.students_enrolled - report.staff_added
+    if not (report.new_accounts or report.students_enrolled or report.staff_added):
+        return report  # nothing changed: nothing to record
     audit.record("cohort.people_imported", cohort, actor=by, cohort=cohort,
                  summary=f"Imported {filename} into {cohort.title}: {report.summary()}",
                  after={"file": filename, "new_accounts": report.new_accounts,

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,14 +82,24 @@ def claim(token: str | None, user) -> EarlierSending | None:
     insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # INSERT ... ON CONFLICT DO NOTHING: of requests inserting one token at once, the database lets one
     # in and makes the others wait for its commit, then skip. No error, so no transaction to repair.
-    inserted = db.session.execute(insert(FormToken).values(token=token, user_id=user_id, sent_at=clock.now())
-                                  .on_conflict_do_nothing(index_elements=["token"]))
-    if inserted.rowcount == 1:
+    inserted = db.session.scalar(insert(FormToken).values(token=token, user_id=user_id, sent_at=clock.now())
+                                 .on_conflict_do_nothing(index_elements=["token"]).returning(FormToken.token))
+    if inserted is not None:
         return None
     earlier = db.session.scalar(select(FormToken).where(FormToken.token == token))
     if earlier is None or earlier.user_id != user_id:
         raise ValidationFailed("The form was damaged on its way: reload the page and send it again.")
     return EarlierSending(earlier.object_type, earlier.object_id)
+
+
+def insert_unless_present(model, **values) -> bool:
+    """Insert a row unless one with the same key is there (or is being inserted by a request at this
+    moment, which the database waits for): True when this call inserted it. For a row whose presence is
+    the whole effect (a bookmark): the same request twice at once gives the same result twice."""
+    insert = postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    key = inspect(model).primary_key
+    return db.session.scalar(insert(model).values(**values).on_conflict_do_nothing()
+                             .returning(*key[:1])) is not None
 
 
 def made(token: str | None, obj) -> None:
@@ -108,4 +118,9 @@ def lock(obj) -> None:
     nothing left to change (and writes no second audit event). SQLite has one writer at a time anyway,
     and SQLAlchemy leaves FOR UPDATE out there. Changes made so far are flushed first, so they stay."""
     db.session.flush()
-    db.session.refresh(obj, with_for_update=True)
+    state = inspect(obj)
+    keys = state.mapper.primary_key
+    # Only the row's own key: a refresh FOR UPDATE would take the eager joins along (PostgreSQL
+    # refuses FOR UPDATE on the nullable side of an outer join).
+    db.session.execute(select(*keys).where(*(k == v for k, v in zip(keys, state.identity))).with_for_update())
+    db.session.refresh(obj)

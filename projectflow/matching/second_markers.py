@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
-from ..core import audit, clock
+from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
@@ -80,6 +80,7 @@ def marker_problem(cohort: Cohort) -> MarkerProblem:
 def assign_second_markers(cohort: Cohort, *, by: User) -> MarkerResult:
     """Let the engine choose every second marker not chosen by hand (replacing its earlier choices)."""
     _require_coordinator(cohort, by)
+    once.lock(cohort)  # one assignment at a time per cohort: a second sent at once finds it made
     if cohort.second_markers_published_at is not None:
         raise InvalidState("The second markers are published: change a project's marker by hand instead.")
     allocations = _published_allocations(cohort)
@@ -88,6 +89,10 @@ def assign_second_markers(cohort: Cohort, *, by: User) -> MarkerResult:
     if result.status != "optimal":
         raise InvalidState(f"No assignment was made: {result.message}")
     current = _markers_of(allocations)
+    chosen = {int(a.project[1:]): int(a.marker[1:]) for a in result.assignments}
+    if {k: v for k, v in chosen.items() if not (k in current and current[k].is_moved)} == \
+            {k: m.marker_id for k, m in current.items() if not m.is_moved}:
+        return result  # the engine chose what is already there: nothing to change or record
     for m in current.values():
         if not m.is_moved:
             db.session.delete(m)
@@ -138,12 +143,15 @@ def change_marker(allocation: Allocation, marker: User, *, by: User) -> MarkerAs
     """The coordinator chooses the second marker of one project (kept when the engine runs again)."""
     cohort = allocation.run.cohort
     _require_coordinator(cohort, by)
+    once.lock(cohort)  # one change of second markers at a time per cohort
     if allocation.run.state != "published":
         raise InvalidState("Second markers are chosen for the published allocation only.")
     check = check_marker(allocation, marker)
     if check.problems:
         raise ValidationFailed(" ".join(check.problems), field="marker")
     current = _markers_of([allocation]).get(allocation.id)
+    if current is not None and current.marker_id == marker.id and current.is_moved:
+        return current  # already their marker (the same form sent twice): nothing to change
     before = current.marker.name if current else None
     if current is None:
         current = MarkerAssignment(allocation_id=allocation.id, role=SECOND, created_at=clock.now())
@@ -194,6 +202,7 @@ def declare_conflict(cohort: Cohort, staff: User, student: User, reason: str, *,
 def publish_second_markers(cohort: Cohort, *, by: User) -> int:
     """Tell each marker which projects they second-mark; every allocated project needs one first."""
     _require_coordinator(cohort, by)
+    once.lock(cohort)  # of two publications at once, the second finds the markers published
     if cohort.second_markers_published_at is not None:
         raise InvalidState("The second markers are already published.")
     allocations = _published_allocations(cohort)

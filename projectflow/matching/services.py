@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select
 
 from ..cohorts.models import Cohort, Enrolment
-from ..core import audit, clock, jobs
+from ..core import audit, clock, jobs, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
@@ -293,6 +293,7 @@ def _project_problems(problem: Problem, run: AllocationRun, student: User, proje
 def move_student(run: AllocationRun, student: User, project: Project | None, *, by: User) -> MoveCheck:
     """Move a student by hand (or take them off their project), after ``check_move`` allows it."""
     _require_coordinator(run.cohort, by)
+    once.lock(run)  # the same move sent twice at once: the second finds the student moved
     check = check_move(run, student, project)
     if not check.ok:
         raise InvalidState(" ".join(check.problems))

@@ -56,6 +56,7 @@ def _project_of(cohort: Cohort, project_id: int) -> Project:
 def runs(cohort_id: int):
     cohort = _cohort(cohort_id)
     form = RunForm()
+    status = 422 if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
             run = services.start_run(cohort, objective=form.objective.data, note=form.note.data or "",
@@ -63,10 +64,10 @@ def runs(cohort_id: int):
         except DomainError as exc:
             db.session.rollback()
             show_error(form, exc, "objective")
+            status = exc.status_code  # 409 while another run is unfinished
         else:
             db.session.commit()
             return redirect(url_for(".run", cohort_id=cohort.id, run_id=run.id))
-    status = 422 if form.errors else 200
     return render_template("matching/runs.html", cohort=cohort, form=form, runs=services.runs_of(cohort),
                            published=services.published_run(cohort), now=clock.now()), status
 

@@ -129,10 +129,13 @@ def update_milestone(milestone: Milestone, values: dict, *, by: User) -> Milesto
     """Change a milestone; students with work due are told when its deadline moves."""
     cohort = milestone.cohort
     _require_coordinator(cohort, by)
+    once.lock(milestone)  # the same form sent twice at once: the second finds nothing to change
     check_milestone_values(cohort, values, milestone=milestone)
     before = audit.snapshot(milestone, FIELDS)
     for key in FIELDS:
         setattr(milestone, key, values[key] if key != "title" else values[key].strip())
+    if audit.snapshot(milestone, FIELDS) == before:
+        return milestone
     milestone.updated_at = clock.now()
     audit.record("milestone.updated", milestone, actor=by, cohort=cohort,
                  summary=f"Changed the milestone “{milestone.title}”", before=before,

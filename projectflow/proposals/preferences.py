@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.attributes import flag_modified
 
 from ..cohorts.models import Cohort, Enrolment
-from ..core import audit, clock
+from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..extensions import db
 from ..people.models import User
@@ -140,16 +140,21 @@ def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, e
     return plist
 
 
-def toggle_bookmark(project: Project, student: User) -> bool:
-    """Bookmark or un-bookmark; True when the project is now bookmarked."""
+def set_bookmark(project: Project, student: User, marked: bool | None = None) -> bool:
+    """Bookmark (``marked``) or un-bookmark the project, or toggle (None); True when it is now bookmarked.
+
+    Written so that the same request twice at once has one effect: an insert that skips a row another
+    request has just made, a delete of whatever is there."""
     if not project.can_view(student) or not project.is_rankable():
         raise NotAllowed("Only projects in your cohort's catalogue can be bookmarked.")
-    existing = db.session.get(Bookmark, (student.id, project.id))
-    if existing is not None:
-        db.session.delete(existing)
-        return False
-    db.session.add(Bookmark(student_id=student.id, project_id=project.id, created_at=clock.now()))
-    return True
+    if marked is None:
+        marked = db.session.get(Bookmark, (student.id, project.id)) is None
+    if marked:
+        once.insert_unless_present(Bookmark, student_id=student.id, project_id=project.id, created_at=clock.now())
+    else:
+        db.session.execute(delete(Bookmark).where(Bookmark.student_id == student.id,
+                                                  Bookmark.project_id == project.id))
+    return marked
 
 
 def bookmarked_ids(student: User, cohort: Cohort) -> set[int]:

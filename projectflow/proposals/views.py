@@ -106,6 +106,8 @@ def new_proposal(cohort_id: int):
         except DomainError as exc:
             db.session.rollback()
             form.title.errors.append(exc.message)
+            return render_template("proposals/proposal_form.html", form=form, cohort=cohort, project=None), \
+                exc.status_code  # 409 for a student who has a proposal already
         else:
             db.session.commit()
             flash("Draft saved. Send it to the supervisor when it is ready.", "success")
@@ -201,7 +203,10 @@ def decide(project_id: int, decision: str):
 @roles_required(STUDENT)
 def bookmark(project_id: int):
     project = get_or_404(Project, project_id)
-    now_marked = preferences.toggle_bookmark(project, current_user)
+    # The button says what it makes ("1": bookmark, "0": remove), so the same click sent twice does
+    # it once; a request without it toggles.
+    wanted = {"1": True, "0": False}.get(request.form.get("bookmarked", ""))
+    now_marked = preferences.set_bookmark(project, current_user, wanted)
     db.session.commit()
     flash(f"“{project.title}” {'bookmarked' if now_marked else 'removed from bookmarks'}.", "success")
     return redirect(same_site_path(request.form.get("next")) or url_for(".show", project_id=project.id))

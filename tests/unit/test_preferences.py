@@ -20,7 +20,7 @@ from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.extensions import db
 from projectflow.people.models import User
 from projectflow.proposals.preferences import (StaleList, popularity, preference_list, rearrange, save_preferences,
-                                               students_without_preferences, toggle_bookmark)
+                                               students_without_preferences, set_bookmark)
 
 LONDON = ZoneInfo("Europe/London")
 # 14:00 London on a December day is 14:00 UTC; on a June day it is 13:00 UTC.
@@ -384,11 +384,11 @@ def test_students_without_preferences(make, cohort, student, projects):
 # --- bookmarks --------------------------------------------------------------------------------------------
 
 def test_a_bookmark_toggles_and_only_on_catalogue_projects(make, cohort, student, projects):
-    assert toggle_bookmark(projects[0], student) is True
+    assert set_bookmark(projects[0], student) is True
     db.session.flush()
-    assert toggle_bookmark(projects[0], student) is False
+    assert set_bookmark(projects[0], student) is False
     db.session.flush()
     for project in (make.project(cohort, state="draft"), make.proposal(cohort, state="approved"),
                     make.project(make.cohort(code="ELSE"))):
         with pytest.raises(NotAllowed):
-            toggle_bookmark(project, student)
+            set_bookmark(project, student)

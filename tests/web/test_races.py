@@ -1,0 +1,517 @@
+"""Gate 5, races: every state-changing form, posted three times at once by the same person.
+
+For each POST route of ``app.url_map`` the table ``CASES`` says who may use it, which page renders its
+form and what that person fills in. The test builds a small world with the real services, signs the
+person in on a live server, reads the form from the page as a browser would, and sends it three
+times at once (three threads released together, one session cookie). Then:
+
+- no answer is a server error;
+- the effect (rows per table, audit events by action, e-mails) is exactly the effect of sending
+  the form once, measured on an identical world built beforehand;
+- every answer is the same as the single send's (status and redirect), or tells the person what
+  happened: 409 (or a status the case names) with a sentence inside the site's layout.
+
+A POST route without an entry fails ``test_every_state_changing_route_has_an_entry``: a new form
+declares here who uses it and what they send. The races need PostgreSQL (SQLite lets one writer in
+at a time): on SQLite they are skipped with the reason; CI runs them in its PostgreSQL pass.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from projectflow.core import clock, jobs
+from projectflow.core.notifications import Notification, notify
+from projectflow.extensions import db
+from projectflow.matching import second_markers
+from projectflow.matching import services as matching
+from projectflow.milestones import extensions, meetings
+from projectflow.milestones import services as timeline_services
+from projectflow.people.models import PasswordReset, User
+from tests.conftest import TEST_DATABASE_URL
+from tests.factories import Factories
+from tests.html import has_layout, main_text
+from tests.milestones.conftest import pdf_bytes
+from tests.forms import Form, parse_forms
+from tests.web.race_kit import Answer, CapturedPost, LiveClient, effect, fingerprint
+
+NOW = datetime(2027, 2, 15, 10, tzinfo=timezone.utc)  # the part-time phase; the project plan is due ahead
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+ON_POSTGRES = TEST_DATABASE_URL.startswith(("postgres://", "postgresql"))
+
+
+# --- a small cohort, built on demand -----------------------------------------------------------------
+
+class World:
+    """The people and objects a case asks for, made through the real services when first asked."""
+
+    def __init__(self, make: Factories):
+        self.make = make
+
+    @cached_property
+    def coordinator(self) -> User:
+        return self.make.coordinator(name="Cora Ordinator")
+
+    @cached_property
+    def cohort(self):
+        cohort = self.make.cohort(coordinator=self.coordinator)
+        cohort.min_preferences = 1
+        db.session.commit()
+        return cohort
+
+    @cached_property
+    def admin(self) -> User:
+        return self.make.admin(name="Ada Admin")
+
+    @cached_property
+    def lee(self) -> User:
+        return self.make.staff(self.cohort, name="Dr Lee", max_load=3, expertise=("graphs",))
+
+    @cached_property
+    def kim(self) -> User:
+        return self.make.staff(self.cohort, name="Dr Kim", max_load=3, expertise=("graphs",))
+
+    @cached_property
+    def poe(self) -> User:
+        return self.make.staff(self.cohort, name="Dr Poe", max_load=3, expertise=("graphs",))
+
+    @cached_property
+    def projects(self) -> list:
+        return [self.make.project(self.cohort, owner=self.lee, title="Graph transformers", capacity=2,
+                                  keywords=["graphs"]),
+                self.make.project(self.cohort, owner=self.kim, title="Protein folding", capacity=2,
+                                  keywords=["graphs"])]
+
+    @cached_property
+    def students(self) -> list[User]:
+        students = [self.make.student(self.cohort, name=n) for n in ("Ann Student", "Ben Student")]
+        first, second = self.projects
+        self.make.preferences(self.cohort, students[0], [first, second])
+        self.make.preferences(self.cohort, students[1], [second, first])
+        return students
+
+    @property
+    def student(self) -> User:
+        return self.students[0]
+
+    @cached_property
+    def run(self):
+        """A solved allocation run, under review."""
+        self.students, self.poe  # noqa: B018 (everyone is in the cohort before it is solved)
+        run = matching.start_run(self.cohort, objective="min-cost", by=self.coordinator)
+        db.session.commit()
+        assert jobs.run_pending() >= 1
+        db.session.refresh(run)
+        assert run.state == "solved", run.error
+        return run
+
+    @cached_property
+    def published(self):
+        matching.publish_run(self.run, by=self.coordinator)
+        db.session.commit()
+        return self.run
+
+    @cached_property
+    def markers(self):
+        self.published  # noqa: B018
+        second_markers.assign_second_markers(self.cohort, by=self.coordinator)
+        db.session.commit()
+        return self.published
+
+    @cached_property
+    def timeline(self) -> dict:
+        created = timeline_services.create_timeline(self.cohort, by=self.coordinator)
+        db.session.commit()
+        return {m.kind: m for m in created}
+
+    @cached_property
+    def meeting(self):
+        self.published  # noqa: B018
+        meeting = meetings.record_meeting(self.cohort, self.student, met_on=NOW.date() - timedelta(days=3),
+                                          notes="We planned the literature review.", by=self.student)
+        db.session.commit()
+        return meeting
+
+    @cached_property
+    def extension(self):
+        request = extensions.request_extension(self.timeline["project_plan"], self.student,
+                                               reason="I was ill for a week.", by=self.student)
+        db.session.commit()
+        return request
+
+    @cached_property
+    def submitted_project(self):
+        return self.make.project(self.cohort, owner=self.lee, state="submitted", title="Awaiting approval")
+
+    @cached_property
+    def draft_project(self):
+        return self.make.project(self.cohort, owner=self.lee, state="draft", title="A draft")
+
+    @cached_property
+    def reset_token(self) -> str:
+        token = "a-reset-token-for-the-race-" + "x" * 20
+        db.session.add(PasswordReset(user_id=self.student.id, token_hash=PasswordReset.hash_token(token),
+                                     created_at=NOW, expires_at=NOW + timedelta(hours=1)))
+        db.session.commit()
+        return token
+
+    @cached_property
+    def unread(self) -> int:
+        told = notify([self.student], "Your supervisor left a comment.", email=False)
+        db.session.commit()
+        return told
+
+
+# --- the table: every state-changing route, who uses it and what they send ----------------------------
+
+Persona = Callable[[World], User | None]
+
+
+@dataclass(frozen=True)
+class Case:
+    persona: Persona  # who signs in (None: nobody)
+    page: Callable[[World], str]  # the page that renders the form
+    action: Callable[[World], str] | None = None  # the form's address, when not the page itself
+    fill: Callable[[World, Form], None] = lambda w, form: None  # what the person types or chooses
+    files: Callable[[World], dict] | None = None  # the files they choose: {input name: (bytes, filename, type)}
+    press: str | None = None  # the submit button (its text), when not the form's first
+    having: Callable[[World], dict] | None = None  # picks one form among several to the same address
+    told: tuple[int, ...] = (409,)  # how a repeat may be told, besides answering as the first did
+    final: Callable[[World], None] | None = None  # a check of the state after the race
+    # The change leaves no row, audit event or e-mail (a session, a time stamp): the single send is
+    # not required to show an effect. Everything else must, so that a case never passes for nothing.
+    traceless: bool = False
+
+
+def as_(name: str) -> Persona:
+    return lambda w: getattr(w, name)
+
+
+def nobody(w: World) -> None:
+    return None
+
+
+def cohort_page(path: str) -> Callable[[World], str]:
+    return lambda w: f"/cohorts/{w.cohort.id}{path}"
+
+
+def sets(**values) -> Callable[[World, Form], None]:
+    """Fill fields as a person does (type into a field, choose an offered option, tick a box), each value
+    a constant or a function of the world."""
+    def fill(w, form):
+        for name, value in values.items():
+            value = str(value(w) if callable(value) else value)
+            kinds = {c.kind for c in form.controls if c.name == name}
+            if kinds == {"select"}:
+                form.select(name, value)
+            elif kinds <= {"checkbox", "radio"} and kinds:
+                form.check(name, value)
+            else:
+                form.set(name, value)
+    return fill
+
+
+def _all_read(w: World) -> None:
+    assert not db.session.scalars(select(Notification).where(Notification.user_id == w.student.id,
+                                                             Notification.read_at.is_(None))).all()
+
+
+def _import_csv(w) -> dict:
+    return {"file": (b"email,name,role\nnew.one@example.ac.uk,New One,student\n"
+                     b"new.two@example.ac.uk,New Two,staff\n", "people.csv", "text/csv")}
+
+
+def _ann_allocation(w):
+    return next(a for a in w.markers.allocations if a.student_id == w.student.id)
+
+
+def _other_marker(w):
+    allocation = _ann_allocation(w)
+    current = db.session.scalar(select(second_markers.MarkerAssignment.marker_id)
+                                .where(second_markers.MarkerAssignment.allocation_id == allocation.id))
+    return next(u.id for u in (w.poe, w.kim, w.lee) if u.id not in (current, allocation.supervisor_id))
+
+
+def _move_target(w):
+    current = next(a.project_id for a in w.run.allocations if a.student_id == w.student.id)
+    return next(p.id for p in w.projects if p.id != current)
+
+
+CASES: dict[str, Case] = {
+    # signing in and out, passwords, roles, notifications
+    "/login": Case(nobody, lambda w: (w.student, "/login")[1],
+                   fill=sets(email=lambda w: w.student.email, password=Factories.PASSWORD), traceless=True),
+    "/logout": Case(as_("student"), lambda w: "/notifications", action=lambda w: "/logout", traceless=True),
+    "/password/forgot": Case(nobody, lambda w: (w.student, "/password/forgot")[1],
+                             fill=sets(email=lambda w: w.student.email)),
+    "/password/reset/<token>": Case(nobody, lambda w: f"/password/reset/{w.reset_token}",
+                                    fill=sets(password="a brand new password", confirm="a brand new password"),
+                                    told=(409, 410)),
+    "/switch-role": Case(as_("coordinator"), lambda w: "/notifications", action=lambda w: "/switch-role",
+                         having=lambda w: {"role": "staff"}, traceless=True),
+    "/notifications/read": Case(as_("student"), lambda w: (w.unread, "/notifications")[1],
+                                action=lambda w: "/notifications/read", final=_all_read, traceless=True),
+    "/calendar": Case(as_("student"), lambda w: "/calendar"),
+    # the admin's users
+    "/admin/users/new": Case(as_("admin"), lambda w: "/admin/users/new", told=(409, 422),
+                             fill=sets(email="new.person@example.ac.uk", name="New Person", roles="student")),
+    "/admin/users/<int:user_id>": Case(as_("admin"), lambda w: f"/admin/users/{w.student.id}",
+                                       fill=sets(name="Ann Renamed")),
+    "/admin/users/<int:user_id>/active": Case(as_("admin"), lambda w: f"/admin/users/{w.student.id}",
+                                              action=lambda w: f"/admin/users/{w.student.id}/active"),
+    # cohorts
+    "/cohorts/new": Case(as_("coordinator"), lambda w: "/cohorts/new", told=(409, 422),
+                         fill=sets(programme_name="Data Science", programme_code="RACE1")),
+    "/cohorts/<int:cohort_id>/edit": Case(as_("coordinator"), cohort_page("/edit"),
+                                          fill=sets(programme_name="Applied Machine Learning (renamed)")),
+    "/cohorts/<int:cohort_id>/import": Case(as_("coordinator"), cohort_page("/import"), files=_import_csv),
+    # proposals, preferences, bookmarks
+    "/cohorts/<int:cohort_id>/projects/new": Case(as_("lee"), cohort_page("/projects/new"),
+                                                  fill=sets(title="Graph neural networks for traffic",
+                                                            description="Predict traffic.")),
+    "/cohorts/<int:cohort_id>/proposal/new": Case(
+        as_("student"), cohort_page("/proposal/new"),
+        fill=sets(title="My own idea", supervisor=lambda w: w.lee.id, aims="Find out.", method="Measure.",
+                  data_needed="Public data.", suitability="I know the area.")),
+    "/projects/<int:project_id>/edit": Case(as_("lee"), lambda w: f"/projects/{w.draft_project.id}/edit",
+                                            fill=sets(title="A draft, renamed")),
+    "/projects/<int:project_id>/submit": Case(as_("lee"), lambda w: f"/projects/{w.draft_project.id}",
+                                              action=lambda w: f"/projects/{w.draft_project.id}/submit"),
+    "/projects/<int:project_id>/<any(\"approve\", \"request-changes\", \"reject\", \"accept\", \"decline\", "
+    "\"withdraw\"):decision>": Case(as_("coordinator"), lambda w: f"/projects/{w.submitted_project.id}",
+                                   action=lambda w: f"/projects/{w.submitted_project.id}/approve"),
+    "/projects/<int:project_id>/bookmark": Case(as_("student"), lambda w: f"/projects/{w.projects[0].id}",
+                                                action=lambda w: f"/projects/{w.projects[0].id}/bookmark"),
+    "/cohorts/<int:cohort_id>/preferences": Case(as_("student"), lambda w: (w.students, f"/cohorts/{w.cohort.id}"
+                                                                             "/preferences")[1],
+                                                 press="Save preferences"),
+    "/cohorts/<int:cohort_id>/preferences/<int:student_id>": Case(
+        as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/preferences/{w.student.id}", press="Save preferences"),
+    "/cohorts/<int:cohort_id>/proposal-settings": Case(as_("coordinator"), cohort_page("/proposal-settings"),
+                                                       fill=sets(max_preferences=6)),
+    "/cohorts/<int:cohort_id>/supervisors": Case(as_("coordinator"), lambda w: (w.lee, f"/cohorts/{w.cohort.id}"
+                                                                                 "/supervisors")[1],
+                                                 having=lambda w: {"user_id": w.lee.id}, fill=sets(load_limit=2)),
+    # allocation and second markers
+    "/cohorts/<int:cohort_id>/allocation/": Case(as_("coordinator"),
+                                                 lambda w: (w.students, f"/cohorts/{w.cohort.id}/allocation/")[1]),
+    "/cohorts/<int:cohort_id>/allocation/runs/<int:run_id>/move": Case(
+        as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/allocation/runs/{w.run.id}",
+        action=lambda w: f"/cohorts/{w.cohort.id}/allocation/runs/{w.run.id}/move",
+        fill=sets(student=lambda w: w.student.id, project=_move_target)),
+    "/cohorts/<int:cohort_id>/allocation/runs/<int:run_id>/publish": Case(
+        as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/allocation/runs/{w.run.id}",
+        action=lambda w: f"/cohorts/{w.cohort.id}/allocation/runs/{w.run.id}/publish"),
+    "/cohorts/<int:cohort_id>/allocation/markers/assign": Case(
+        as_("coordinator"), lambda w: (w.published, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
+        action=cohort_page("/allocation/markers/assign")),
+    "/cohorts/<int:cohort_id>/allocation/markers/<int:allocation_id>": Case(
+        as_("coordinator"), lambda w: (w.markers, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/allocation/markers/{_ann_allocation(w).id}",
+        fill=sets(marker=_other_marker)),
+    "/cohorts/<int:cohort_id>/allocation/markers/conflicts": Case(
+        as_("coordinator"), lambda w: (w.published, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
+        action=cohort_page("/allocation/markers/conflicts"), told=(409, 422),
+        fill=sets(staff=lambda w: w.poe.id, student=lambda w: w.student.id, reason="A relative.")),
+    "/cohorts/<int:cohort_id>/allocation/markers/publish": Case(
+        as_("coordinator"), lambda w: (w.markers, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
+        action=cohort_page("/allocation/markers/publish")),
+    # the timeline
+    "/cohorts/<int:cohort_id>/timeline/from-template": Case(as_("coordinator"), cohort_page("/timeline"),
+                                                            action=cohort_page("/timeline/from-template")),
+    "/cohorts/<int:cohort_id>/timeline/closures": Case(
+        as_("coordinator"), lambda w: (w.timeline, f"/cohorts/{w.cohort.id}/timeline")[1],
+        action=cohort_page("/timeline/closures"), fill=sets(extension_max_working_days=12)),
+    "/cohorts/<int:cohort_id>/timeline/new": Case(as_("coordinator"), cohort_page("/timeline/new"), told=(409, 422),
+                                                  fill=sets(title="Viva", kind="custom", phase="full_time",
+                                                            due="2027-07-01T16:00")),
+    "/milestones/<int:milestone_id>/edit": Case(as_("coordinator"),
+                                                lambda w: f"/milestones/{w.timeline['poster'].id}/edit",
+                                                fill=sets(title="Poster and demo")),
+    "/milestones/<int:milestone_id>/delete": Case(as_("coordinator"),
+                                                  lambda w: f"/milestones/{w.timeline['poster'].id}/edit",
+                                                  action=lambda w: f"/milestones/{w.timeline['poster'].id}/delete",
+                                                  told=(404, 409)),
+    # submissions and extensions
+    "/milestones/<int:milestone_id>/submit": Case(
+        as_("student"), lambda w: f"/milestones/{w.timeline['project_plan'].id}",
+        action=lambda w: f"/milestones/{w.timeline['project_plan'].id}/submit", fill=sets(declaration="y"),
+        files=lambda w: {"file": (pdf_bytes(), "plan.pdf", "application/pdf")}),
+    "/milestones/<int:milestone_id>/extension": Case(
+        as_("student"), lambda w: f"/milestones/{w.timeline['project_plan'].id}",
+        action=lambda w: f"/milestones/{w.timeline['project_plan'].id}/extension",
+        fill=sets(reason="I was ill for a week.")),
+    "/extensions/<int:extension_id>/decide": Case(
+        as_("coordinator"), lambda w: (w.extension, f"/cohorts/{w.cohort.id}/extensions")[1],
+        action=lambda w: f"/extensions/{w.extension.id}/decide",
+        fill=sets(decision="grant", working_days=3, note="Get well soon.")),
+    "/cohorts/<int:cohort_id>/extensions/direct": Case(
+        as_("coordinator"), lambda w: (w.timeline, w.students, f"/cohorts/{w.cohort.id}/extensions")[2],
+        action=cohort_page("/extensions/direct"),
+        fill=sets(student=lambda w: w.student.id, milestone=lambda w: w.timeline["project_plan"].id,
+                  working_days=3, note="Agreed by e-mail.")),
+    # the supervision log
+    "/cohorts/<int:cohort_id>/meetings": Case(as_("student"), lambda w: (w.published, f"/cohorts/{w.cohort.id}"
+                                                                          "/meetings")[1],
+                                              fill=sets(met_on=(NOW - timedelta(days=1)).date().isoformat(),
+                                                        notes="We agreed the plan.")),
+    "/meetings/<int:meeting_id>/confirm": Case(
+        lambda w: w.meeting.supervisor, lambda w: f"/cohorts/{w.cohort.id}/meetings/supervision",
+        action=lambda w: f"/meetings/{w.meeting.id}/confirm"),
+}
+
+
+def state_changing_rules(app) -> set[str]:
+    return {rule.rule for rule in app.url_map.iter_rules() if rule.methods & STATE_CHANGING}
+
+
+def test_every_state_changing_route_has_an_entry(app):
+    rules = state_changing_rules(app)
+    missing, stale = sorted(rules - set(CASES)), sorted(set(CASES) - rules)
+    assert not missing, ("these routes change state but have no entry in CASES of tests/web/test_races.py "
+                         f"(say who posts what): {missing}")
+    assert not stale, f"CASES names routes the app no longer has: {stale}"
+
+
+def test_a_unique_violation_anywhere_answers_409_in_the_layout_and_the_next_request_works(app, make, login):
+    """The global handler: whatever route trips a constraint, the person reads a sentence in the site's
+    layout (whose navigation reads the database, so the failed transaction must be rolled back first)."""
+    taken = make.student(email="taken@example.ac.uk")
+
+    def clash():
+        db.session.add(User(email="taken@example.ac.uk", name="Copy", created_at=clock.now()))
+        db.session.commit()
+        return "saved"
+
+    app.add_url_rule("/test-only/clash", "test_only_clash", clash, methods=["POST"])
+    client = login(make.student())
+    response = client.post("/test-only/clash")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert told_clearly(Answer(409, {}, page)) and "clashes with something saved at the same moment" in page
+    assert client.get("/notifications").status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == taken.email)) == 1
+
+
+# --- playing a case ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def live(app):
+    """The test app served on a free local port, with CSRF protection on and e-mails written to files."""
+    app.config.update(WTF_CSRF_ENABLED=True, MAIL_BACKEND="file")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="race-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def read_form(client: LiveClient, path: str, action: str | None = None, having: dict | None = None) -> Form:
+    """The POST form on the page at ``path`` that goes to ``action`` (default: the page itself); among
+    several (a table's rows, the role switcher), the one holding the ``having`` values."""
+    page = client.get(path)
+    assert page.status == 200, f"{path} answered {page.status}"
+    target = action or path
+    forms = [f for f in parse_forms(page.body, path) if f.method == "post" and f.action.split("?")[0] == target
+             and all(f.get(k) == str(v) for k, v in (having or {}).items())]
+    assert forms, f"{path} renders no POST form to {target} with {having or {}}: {parse_forms(page.body, path)}"
+    return forms[0]
+
+
+def captured(form: Form, press: str | None = None, files: dict | None = None) -> CapturedPost:
+    post = CapturedPost()
+    form.submit(post, submit=press, files=files)
+    return post
+
+
+def sign_in(client: LiveClient, user: User) -> None:
+    form = read_form(client, "/login")
+    form.set("email", user.email)
+    form.set("password", Factories.PASSWORD)
+    post = captured(form)
+    answer = client.request("POST", post.path, post.body, post.content_type)
+    assert answer.status == 302, f"{user.email} could not sign in ({answer.status})"
+
+
+@dataclass
+class Played:
+    answers: list
+    effect: dict[str, int]
+    world: World = field(repr=False)
+
+
+def play(case: Case, app, live_url: str, times: int) -> Played:
+    world = World(Factories())
+    person = case.persona(world)
+    client = LiveClient(live_url)
+    if person is not None:
+        sign_in(client, person)
+    form = read_form(client, case.page(world), case.action(world) if case.action else None,
+                     case.having(world) if case.having else None)
+    case.fill(world, form)
+    post = captured(form, case.press, case.files(world) if case.files else None)
+    mail_folder = Path(app.instance_path) / "mail"
+    before = fingerprint(mail_folder)
+    if times == 1:
+        answers = [client.request("POST", post.path, post.body, post.content_type)]
+    else:
+        answers = client.race(post.path, post.body, post.content_type, times)
+    return Played(answers, effect(before, fingerprint(mail_folder)), world)
+
+
+def empty_the_database(app) -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+def same_result(answer, first) -> bool:
+    return answer.status == first.status and re.sub(r"\d+", "N", answer.location) == re.sub(r"\d+", "N",
+                                                                                            first.location)
+
+
+def told_clearly(answer) -> bool:
+    """A refusal inside the site's layout with at least one sentence saying what happened."""
+    text = main_text(answer.body)
+    return has_layout(answer.body) and re.search(r"[A-Z][^.!?]{10,}[.!?]", text) is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="races need PostgreSQL (SQLite admits one writer at a time): "
+                                             "set PROJECTFLOW_TEST_DATABASE_URL, as CI's PostgreSQL pass does")
+@pytest.mark.parametrize("rule", sorted(CASES))
+def test_three_identical_posts_at_once_have_the_effect_of_one(rule, app, live):
+    case = CASES[rule]
+    with clock.frozen(NOW):
+        once = play(case, app, live, 1)
+        first = once.answers[0]
+        assert first.status < 400, f"the single send of the form was refused ({first.status}): fix the case"
+        assert once.effect or case.traceless, "the single send changed nothing: fix the case (or mark it traceless)"
+        empty_the_database(app)
+        raced = play(case, app, live, 3)
+    statuses = [a.status for a in raced.answers]
+    assert all(s < 500 for s in statuses), f"server error among {statuses}"
+    assert raced.effect == once.effect, (f"three posts at once had another effect than one:\n"
+                                         f"  one:   {once.effect}\n  three: {raced.effect}\n  answers: {statuses}")
+    for answer in raced.answers:
+        if not same_result(answer, first):
+            assert answer.status in case.told, (f"answered {answer.status} (the first send: {first.status}); "
+                                                f"a repeat is told with {case.told}")
+            assert told_clearly(answer), f"the {answer.status} answer says nothing clear: {main_text(answer.body)!r}"
+    if case.final:
+        case.final(raced.world)

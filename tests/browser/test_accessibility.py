@@ -206,13 +206,15 @@ def crawl(page, app, server, start: str) -> Crawl:
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_every_page_a_demo_role_reaches_has_no_serious_accessibility_violation(demo_site, page, role):
+def test_every_page_a_demo_role_reaches_has_no_serious_accessibility_violation(demo_site, page, screenshot,
+                                                                               role):
     app, server, logins = demo_site
     login, home, fewest = ROLES[role]
     if login is not None:
         sign_in(page, server, logins[login])
         if role == "coordinator-as-staff":
             switch_view(page, "Staff")
+    screenshot(page, f"accessibility-home-{role}")
     result = crawl(page, app, server, home)
 
     if result.violations or result.broken_links:

@@ -305,3 +305,10 @@ def test_every_route_is_in_the_table(world):
     missing = sorted(routes - covered)
     assert not missing, ("routes without an entry in the access matrix (add them to TABLE in "
                          f"{__name__}): " + ", ".join(f"{m} {r}" for r, m in missing))
+
+
+def test_the_walk_runs_with_csrf_protection_on(world):
+    """The tokens the walk sends matter: without one, the same POST is refused before any view."""
+    app, scenario = world
+    response = scenario.clients["student"].post("/notifications/read")
+    assert response.status_code == 400 and "security token" in response.get_data(as_text=True)

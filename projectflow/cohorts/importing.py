@@ -214,7 +214,8 @@ def _existing_users(emails: list[str]) -> dict[str, User]:
     found: dict[str, User] = {}
     for start in range(0, len(emails), 500):  # stay well below every database's parameter limit
         chunk = emails[start:start + 500]
-        found.update((u.email, u) for u in db.session.scalars(select(User).where(User.email.in_(chunk))))
+        found.update((u.email, u) for u in db.session.scalars(
+            select(User).where(User.email.in_(chunk)).options(selectinload(User.role_rows))))
     return found
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.types import UTCDateTime
 from ..extensions import db
@@ -97,25 +97,62 @@ class Cohort(db.Model):
 
     def is_student(self, user: User) -> bool:
         # A query, not the enrolments list: that list is reloaded in full after every commit.
-        return db.session.scalar(select(Enrolment.id).where(Enrolment.cohort_id == self.id,
-                                                            Enrolment.user_id == user.id)) is not None
+        return _remembered(("student", self.id, user.id), lambda: db.session.scalar(
+            select(Enrolment.id).where(Enrolment.cohort_id == self.id, Enrolment.user_id == user.id)) is not None)
 
     def staff_member(self, user: User) -> CohortStaff | None:
-        return next((s for s in self.staff if s.user_id == user.id), None)
+        # The staff list when it is loaded already; otherwise a query for this one person. Asking who
+        # may see a page must not load every member of staff with their account (a few hundred rows).
+        if not user.is_authenticated:
+            return None
+        if "staff" in self.__dict__:
+            return next((s for s in self.staff if s.user_id == user.id), None)
+        return _remembered(("staff", self.id, user.id), lambda: db.session.scalar(
+            select(CohortStaff).where(CohortStaff.cohort_id == self.id, CohortStaff.user_id == user.id)))
 
     def coordinator_ids(self) -> set[int]:
-        return {s.user_id for s in self.staff if s.is_coordinator}
+        if "staff" in self.__dict__:
+            return {s.user_id for s in self.staff if s.is_coordinator}
+        return set(db.session.scalars(select(CohortStaff.user_id).where(CohortStaff.cohort_id == self.id,
+                                                                        CohortStaff.is_coordinator.is_(True))))
 
     def can_manage(self, user: User) -> bool:
         """Coordinators of this cohort and admins run it: settings, imports, the audit log."""
-        return user.is_authenticated and (user.has_role(ADMIN) or user.id in self.coordinator_ids())
-
-    def can_view(self, user: User) -> bool:
         if not user.is_authenticated:
             return False
-        if self.can_manage(user):
+        if user.has_role(ADMIN):
             return True
-        return self.is_student(user) or self.staff_member(user) is not None
+        member = self.staff_member(user)
+        return member is not None and member.is_coordinator
+
+    def can_view(self, user: User) -> bool:
+        """Its students, its staff (coordinators included) and admins."""
+        if not user.is_authenticated:
+            return False
+        if user.has_role(ADMIN) or self.staff_member(user) is not None:
+            return True
+        return self.is_student(user)
+
+
+_MEMBERSHIP = "cohort_membership"
+
+
+def _remembered(key: tuple, find):
+    """Who is in which cohort, as read in this session since its last write: a page asks its cohort
+    the same question for each project or student it shows (``Project.can_view`` ...)."""
+    memo = db.session.info.setdefault(_MEMBERSHIP, {})
+    if key not in memo:
+        memo[key] = find()
+    return memo[key]
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_memberships(session, *_args) -> None:
+    # Any write may enrol, add or remove someone: the next question is asked of the database again.
+    session.info.pop(_MEMBERSHIP, None)
 
 
 class Enrolment(db.Model):

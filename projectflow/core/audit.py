@@ -22,6 +22,10 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_object", "object_type", "object_id"),
         Index("ix_audit_events_cohort_id_at", "cohort_id", "at"),
+        # A coordinator sees their cohorts' events: the log's filters by action and by kind of object,
+        # and the lists of both it offers, read these instead of every event of the cohort.
+        Index("ix_audit_events_cohort_id_action", "cohort_id", "action"),
+        Index("ix_audit_events_cohort_id_object_type", "cohort_id", "object_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,6 +71,9 @@ class AllocationRun(db.Model):
     # (never changed by hand moves).
     problem: Mapped[dict | None] = mapped_column(JSON)
     result: Mapped[dict | None] = mapped_column(JSON)
+    # SHA-256 of that problem (``matching.problem.problem_hash``): whether the cohort's inputs have
+    # changed since is then a comparison of two fingerprints. None on runs solved before it was kept.
+    inputs_hash: Mapped[str | None] = mapped_column(String(64))
     # The allocation as it stands (hand moves included), summarised for lists and comparisons.
     assigned_count: Mapped[int] = mapped_column(default=0)
     unassigned_count: Mapped[int] = mapped_column(default=0)

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..cohorts.models import Enrolment
+from ..cohorts.models import Cohort, Enrolment
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project
 from ..solvers import Result
 from . import services
-from .models import Allocation, AllocationRun
+from .models import PUBLISHED, Allocation, AllocationRun
 
 
 KEY = re.compile(r"\b[pt]\d+\b")
@@ -106,6 +106,14 @@ def review(run: AllocationRun) -> Review:
     solver = (run.result or {}).get("solver", {})
     return Review(run, standing, allocations, unplaced, supervisors, candidate_of,
                   _compare(run, standing, chosen), solver.get("proof", ""), projects)
+
+
+def published_allocations(cohort: Cohort) -> dict[int, Allocation]:
+    """Student id -> their allocation in the cohort's published run, in one query for a whole page
+    (``services.allocation_of`` answers for one student)."""
+    return {a.student_id: a for a in db.session.scalars(
+        select(Allocation).join(AllocationRun)
+        .where(AllocationRun.cohort_id == cohort.id, AllocationRun.state == PUBLISHED))}
 
 
 def _compare(run: AllocationRun, standing: Result, chosen: dict[str, str]) -> Comparison | None:

@@ -25,7 +25,7 @@ from ..solvers.problem_io import problem_from_dict, problem_to_dict, result_to_d
 from ..solvers.results import build_result
 from .models import (APP_OBJECTIVES, FAILED, OBJECTIVE_LABELS, PUBLISHED, QUEUED, RUNNING, SOLVED, SUPERSEDED,
                      Allocation, AllocationRun)
-from .problem import cohort_problem, project_key
+from .problem import cohort_problem, problem_hash, project_key
 
 JOB_KIND = "allocation"
 
@@ -86,6 +86,7 @@ def solve_run(run: AllocationRun, progress=lambda percent, message: None) -> Res
     progress(5, "Reading projects, load limits and preferences")
     problem = cohort_problem(cohort)
     run.problem = problem_to_dict(problem)
+    run.inputs_hash = problem_hash(problem)
     run.state = RUNNING
     db.session.commit()
     progress(25, f"Solving for {len(problem.students)} students ({run.objective})")
@@ -323,7 +324,10 @@ def move_student(run: AllocationRun, student: User, project: Project | None, *, 
 def inputs_changed(run: AllocationRun) -> bool:
     """Whether the cohort's problem today differs from the one the run solved (new preferences,
     projects approved or withdrawn, load limits changed)."""
-    return problem_to_dict(cohort_problem(run.cohort)) != run.problem
+    current = cohort_problem(run.cohort)
+    if run.inputs_hash is not None:
+        return problem_hash(current) != run.inputs_hash
+    return problem_to_dict(current) != run.problem  # a run solved before fingerprints were kept
 
 
 def publish_run(run: AllocationRun, *, by: User) -> AllocationRun:

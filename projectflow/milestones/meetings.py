@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock
@@ -22,6 +23,7 @@ from ..extensions import db
 from ..matching.models import Allocation
 from ..matching.services import allocation_of, published_run
 from ..people.models import User
+from ..proposals.models import Project, project_co_supervisors
 from .models import FULL_TIME, PART_TIME, PHASE_LABELS, Meeting
 
 FIELDS = ["met_on", "notes", "actions", "supervisor_id"]
@@ -147,7 +149,13 @@ def supervised_by(cohort: Cohort, user: User) -> list[Allocation]:
     run = published_run(cohort)
     if run is None:
         return []
-    return sorted((a for a in run.allocations if supervises(a, user)), key=lambda a: a.student.name.lower())
+    # A query for their allocations, not the whole run's filtered here: that read every project's
+    # co-supervisors.
+    co_supervised = select(project_co_supervisors.c.project_id).where(project_co_supervisors.c.user_id == user.id)
+    found = db.session.scalars(select(Allocation).where(
+        Allocation.run_id == run.id, or_(Allocation.supervisor_id == user.id, Allocation.project_id.in_(co_supervised)))
+        .options(selectinload(Allocation.project).selectinload(Project.co_supervisors)))
+    return sorted(found, key=lambda a: a.student.name.lower())
 
 
 def all_allocations(cohort: Cohort) -> list[Allocation]:
@@ -159,7 +167,9 @@ def all_allocations(cohort: Cohort) -> list[Allocation]:
 def confirmable(meetings: list[Meeting], allocations: list[Allocation], user: User) -> set[int]:
     """The ids of the unconfirmed ``meetings`` the person may confirm: ``can_confirm`` for a whole page,
     from the allocations already loaded rather than a query per meeting."""
-    co_supervised = {a.student_id for a in allocations if any(u.id == user.id for u in a.project.co_supervisors)}
+    projects = set(db.session.scalars(select(project_co_supervisors.c.project_id)
+                                      .where(project_co_supervisors.c.user_id == user.id)))
+    co_supervised = {a.student_id for a in allocations if a.project_id in projects}
     return {m.id for m in meetings if m.confirmed_at is None
             and (m.supervisor_id == user.id or m.student_id in co_supervised)}
 

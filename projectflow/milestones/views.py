@@ -164,7 +164,8 @@ def my_timeline(cohort_id: int):
 @login_required
 def progress_grid(cohort_id: int):
     """Students x milestones at a glance: a supervisor's own students; every student for a coordinator."""
-    from ..matching.services import allocation_of, students_of
+    from ..matching.queries import published_allocations
+    from ..matching.services import students_of
 
     cohort = _cohort(cohort_id)
     manage = cohort.can_manage(current_user)
@@ -180,7 +181,7 @@ def progress_grid(cohort_id: int):
         students = sorted(mine.values(), key=lambda u: u.name.lower())
     milestones = services.milestones_of(cohort)
     grid = progress.statuses(cohort, [s.id for s in students])
-    supervisors = {s.id: allocation_of(cohort, s) for s in students} if manage else {}
+    supervisors = published_allocations(cohort) if manage else {}
     return render_template("milestones/progress.html", cohort=cohort, students=students, milestones=milestones,
                            grid=grid, manage=manage, supervisors=supervisors, labels=progress.LABELS,
                            badges=progress.BADGES)

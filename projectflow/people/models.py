@@ -43,11 +43,15 @@ class User(UserMixin, db.Model):
     # account at once, wherever it was signed in, including a cookie someone captured.
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
+    # Pages load users by the hundred (students, supervisors, authors): their roles are read only for
+    # the signed-in person and on the admin's list (which asks for them with selectinload), so they
+    # load when read; a staff profile comes in the same query as its user (one row at most). Eager
+    # "selectin" loading here cost two extra queries each time any user was loaded, wherever that was.
     role_rows: Mapped[list[UserRole]] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", lazy="select"
     )
     staff_profile: Mapped[StaffProfile | None] = relationship(
-        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="user", cascade="all, delete-orphan", lazy="joined"
     )
 
     def get_id(self) -> str:

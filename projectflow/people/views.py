@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload
 
 from ..core import once
 from ..core.auth import get_or_404, roles_required, switch_view_role
@@ -135,7 +136,7 @@ def users():
     q = (request.args.get("q") or "").strip()
     role = request.args.get("role") or ""
     status = request.args.get("status") or ""
-    query = select(User).order_by(func.lower(User.name))
+    query = select(User).options(selectinload(User.role_rows)).order_by(func.lower(User.name))
     if q:
         # Taken literally: "_" and "%" in an e-mail address are not wildcards.
         query = query.where(or_(func.lower(User.name).contains(q.lower(), autoescape=True),

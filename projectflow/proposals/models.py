@@ -86,7 +86,9 @@ class Project(db.Model):
     cohort: Mapped[Cohort] = relationship()
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="joined")
     proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
-    co_supervisors: Mapped[list[User]] = relationship(secondary=project_co_supervisors, lazy="selectin",
+    # Loaded when read, or with selectinload by the pages that show them: a page of allocations or
+    # preferences loads projects by the hundred and rarely needs their co-supervisors.
+    co_supervisors: Mapped[list[User]] = relationship(secondary=project_co_supervisors, lazy="select",
                                                       order_by=User.name)
     comments: Mapped[list[ProjectComment]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectComment.id")

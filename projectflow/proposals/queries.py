@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..cohorts.models import Cohort
 from ..extensions import db
@@ -72,8 +72,7 @@ def state_counts(cohort: Cohort) -> dict[str, int]:
 
 
 def projects_of(cohort: Cohort, *, owner: User | None = None, state: str = "", student: User | None = None):
-    query = select(Project).where(Project.cohort_id == cohort.id).options(
-        selectinload(Project.co_supervisors), selectinload(Project.proposed_by))
+    query = select(Project).where(Project.cohort_id == cohort.id).options(joinedload(Project.proposed_by))
     if owner is not None:
         co = select(project_co_supervisors.c.project_id).where(project_co_supervisors.c.user_id == owner.id)
         query = query.where(or_(Project.owner_id == owner.id, Project.id.in_(co)))

@@ -15,7 +15,7 @@ from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
-from ..people.models import User
+from ..people.models import StaffProfile, User
 from ..people.services import clean_keywords
 from .models import (APPROVED, CHANGES_REQUESTED, DECLINED, DRAFT, REJECTED, SUBMITTED,
                      WITH_SUPERVISOR, WITHDRAWN, Preference, PreferenceList, Project, ProjectComment)
@@ -301,6 +301,41 @@ class SupervisorLoad:
         return self.offered + self.fixed_pairs < self.expected
 
 
+def _places(cohort: Cohort, owner_id: int | None = None) -> tuple[dict[int, int], dict[int, int]]:
+    """Owner id -> places offered in approved or pending staff projects, and -> approved student
+    proposals they accepted (of one owner, or of everyone)."""
+    mine = [Project.owner_id == owner_id] if owner_id is not None else []
+    offered = dict(db.session.execute(
+        select(Project.owner_id, func.sum(Project.capacity))
+        .where(Project.cohort_id == cohort.id, Project.proposed_by_id.is_(None),
+               Project.state.in_((SUBMITTED, APPROVED)), *mine)
+        .group_by(Project.owner_id)).all())
+    fixed = dict(db.session.execute(
+        select(Project.owner_id, func.count())
+        .where(Project.cohort_id == cohort.id, Project.proposed_by_id.is_not(None), Project.state == APPROVED, *mine)
+        .group_by(Project.owner_id)).all())
+    return offered, fixed
+
+
+def _shares(cohort: Cohort) -> tuple[int, int]:
+    """The cohort's number of students and the sum of its supervisors' load limits (staff with a
+    profile or a limit of their own), counted by the database rather than by loading everyone."""
+    students = db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort.id))
+    total_limit = db.session.scalar(
+        select(func.coalesce(func.sum(func.coalesce(CohortStaff.load_limit, StaffProfile.max_load, 0)), 0))
+        .select_from(CohortStaff).outerjoin(StaffProfile, StaffProfile.user_id == CohortStaff.user_id)
+        .where(CohortStaff.cohort_id == cohort.id,
+               StaffProfile.user_id.is_not(None) | CohortStaff.load_limit.is_not(None)))
+    return students, total_limit or 1
+
+
+def _load(member: CohortStaff, offered: dict[int, int], fixed: dict[int, int], students: int,
+          total_limit: int) -> SupervisorLoad:
+    limit = member.effective_load_limit
+    expected = min(limit, ceil(students * limit / total_limit))
+    return SupervisorLoad(member, limit, int(offered.get(member.user_id, 0)), fixed.get(member.user_id, 0), expected)
+
+
 def supervisor_loads(cohort: Cohort) -> list[SupervisorLoad]:
     """Offered capacity against the load limit, for every member of staff of the cohort.
 
@@ -308,24 +343,20 @@ def supervisor_loads(cohort: Cohort) -> list[SupervisorLoad]:
     (never above their own limit): a member offering fewer places than that leaves others to make up
     the difference.
     """
-    offered = dict(db.session.execute(
-        select(Project.owner_id, func.sum(Project.capacity))
-        .where(Project.cohort_id == cohort.id, Project.proposed_by_id.is_(None),
-               Project.state.in_((SUBMITTED, APPROVED)))
-        .group_by(Project.owner_id)).all())
-    fixed = dict(db.session.execute(
-        select(Project.owner_id, func.count())
-        .where(Project.cohort_id == cohort.id, Project.proposed_by_id.is_not(None), Project.state == APPROVED)
-        .group_by(Project.owner_id)).all())
+    offered, fixed = _places(cohort)
+    students, total_limit = _shares(cohort)
     members = [s for s in cohort.staff if s.member.staff_profile is not None or s.load_limit is not None]
-    total_limit = sum(s.effective_load_limit for s in members) or 1
-    n_students = len(cohort.enrolments)
-    rows = []
-    for s in sorted(members, key=lambda m: m.member.name.lower()):
-        limit = s.effective_load_limit
-        expected = min(limit, ceil(n_students * limit / total_limit))
-        rows.append(SupervisorLoad(s, limit, int(offered.get(s.user_id, 0)), fixed.get(s.user_id, 0), expected))
-    return rows
+    return [_load(s, offered, fixed, students, total_limit)
+            for s in sorted(members, key=lambda m: m.member.name.lower())]
+
+
+def supervisor_load(cohort: Cohort, member: CohortStaff) -> SupervisorLoad | None:
+    """One member's row of ``supervisor_loads`` (None for staff who do not supervise), in a few
+    aggregate queries: their own page need not compute everyone's."""
+    if member.member.staff_profile is None and member.load_limit is None:
+        return None
+    offered, fixed = _places(cohort, member.user_id)
+    return _load(member, offered, fixed, *_shares(cohort))
 
 
 def set_load_limit(member: CohortStaff, limit: int | None, *, by: User) -> CohortStaff:

@@ -62,8 +62,9 @@ def _proposal_form(cohort: Cohort, **kw) -> ProposalForm:
 @roles_required(STAFF)
 def my_projects(cohort_id: int):
     cohort = _cohort_for(cohort_id)
-    require(cohort.staff_member(current_user) is not None, "You are not staff of this cohort.")
-    load = next((r for r in services.supervisor_loads(cohort) if r.member.user_id == current_user.id), None)
+    member = cohort.staff_member(current_user)
+    require(member is not None, "You are not staff of this cohort.")
+    load = services.supervisor_load(cohort, member)
     return render_template("proposals/my_projects.html", cohort=cohort, load=load,
                            projects=queries.projects_of(cohort, owner=current_user))
 

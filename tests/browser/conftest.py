@@ -21,10 +21,15 @@ import pytest
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
 pytest.importorskip("pytest_playwright", reason="pytest-playwright is not installed (pip install -e '.[dev]')")
 
+from playwright.sync_api import expect  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
+
+# Assertions wait for the state they expect; on a machine busy with other work a page can take longer
+# than Playwright's default 5 s to get there. Only a failing assertion waits this long.
+expect.set_options(timeout=15_000)
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

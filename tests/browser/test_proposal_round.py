@@ -83,9 +83,11 @@ def test_a_project_goes_from_offer_to_approval_to_a_students_ranked_list(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My preferences").click()
     page.get_by_role("button", name="Add Sim-to-real grasping for a low-cost arm").click()
+    expect(page.locator("#ranked-list .ranked-item a")).to_have_text(["Sim-to-real grasping for a low-cost arm"])
     # The other projects are searched in the page; Enter in the box searches (the list stays, unsaved).
     page.get_by_label("Search the other projects").fill("keyword spotting")
     page.get_by_label("Search the other projects").press("Enter")
+    expect(page.locator("#candidates [role=status]")).to_contain_text("matching “keyword spotting”")
     expect(page.locator("#ranked-list .ranked-item a")).to_have_text(["Sim-to-real grasping for a low-cost arm"])
     page.get_by_role("button", name="Add Keyword spotting on a microcontroller").click()
     ranked = page.locator("#ranked-list .ranked-item a")

@@ -21,7 +21,9 @@ def sign_in(page, live_server, user, password: str = Factories.PASSWORD) -> None
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("E-mail address").fill(user.email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # Wait for the answer: a page.goto() straight after would cancel the sign-in on a slow machine.
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
 
 
 def nav_links(page) -> list[str]:
@@ -51,6 +53,7 @@ COORDINATOR_ONLY = ["Cohorts", "Audit log"]
 
 
 def assert_navigation(page, has: list[str], has_not: list[str]) -> None:
+    page.wait_for_load_state()  # the whole navigation bar is there, not the part parsed so far
     links = nav_links(page)
     assert links[0] == "Home", links
     assert [x for x in has if x not in links] == [], f"missing from the navigation {links}"
@@ -211,6 +214,7 @@ def test_the_layout_is_responsive_on_a_phone(page, live_server, make, browser_pr
     expect(page.locator("#main-nav").get_by_role("link", name="Audit log")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     # Nothing sticks out sideways.
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "mobile-home-coordinator")
 
@@ -222,6 +226,7 @@ def test_the_layout_is_responsive_on_a_phone(page, live_server, make, browser_pr
 
     page.locator("#main-nav").get_by_role("link", name="Cohorts").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Cohorts")
+    page.wait_for_load_state()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "mobile-cohorts")
     browser_problems.assert_clean()
@@ -263,6 +268,7 @@ def test_the_navigation_fits_on_one_line_on_a_laptop(page, live_server, make, br
     page.set_viewport_size({"width": width, "height": 800})
     sign_in(page, live_server, people["coordinator"])
     expect(page).to_have_url(live_server("/coordinator"))
+    page.wait_for_load_state()  # styles applied before the toggler's visibility is read
     screenshot(page, f"home-coordinator-{width}px")
     navbar = page.locator("nav.navbar")
     if page.get_by_role("button", name="Show navigation").is_visible():

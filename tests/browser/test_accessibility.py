@@ -207,6 +207,7 @@ def crawl(page, app, server, start: str, per_route: int) -> Crawl:
     return result
 
 
+@pytest.mark.timeout(300)  # a crawl of up to 50 pages; the first test also builds the demo
 @pytest.mark.parametrize("role", list(ROLES))
 def test_every_page_a_demo_role_reaches_has_no_serious_accessibility_violation(demo_site, page, screenshot,
                                                                                role):

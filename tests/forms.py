@@ -294,14 +294,15 @@ class Form:
         if method == "get":
             path = action.split("?", 1)[0]
             pairs = [(n, v if not isinstance(v, tuple) else v[1]) for n, v in _with_files(entries, chosen)]
-            query = urlencode([(n, _crlf(v)) for n, v in pairs])
+            query = urlencode([(n, _crlf(v)) for n, v in pairs], errors="surrogateescape")
             return client.get(path + ("?" + query if query else ""), headers=headers,
                               follow_redirects=follow_redirects)
         parts = _with_files(entries, chosen)
         if enctype == MULTIPART:
             body, content_type = _multipart(parts)
         else:
-            body = urlencode([(n, _crlf(v[1] if isinstance(v, tuple) else v)) for n, v in parts])
+            body = urlencode([(n, _crlf(v[1] if isinstance(v, tuple) else v)) for n, v in parts],
+                             errors="surrogateescape")  # a lone surrogate: the raw byte it escapes
             content_type = URLENCODED
         return client.open(action, method="POST", data=body, content_type=content_type, headers=headers,
                            follow_redirects=follow_redirects)

@@ -13,6 +13,8 @@ from sqlalchemy.orm import selectinload
 from ..cohorts.services import cohorts_managed_by
 from ..core.audit import AuditEvent
 from ..core.auth import get_or_404, require, roles_required
+from ..core.forms import page_number, search_text
+from ..core.ids import as_id
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, User
 
@@ -28,8 +30,10 @@ def _visible(query, cohort_ids: list[int]):
 
 
 def _number(value: str) -> int | None:
-    # str.isdigit() is also true of "²", which int() refuses.
-    return int(value) if value.isascii() and value.isdigit() else None
+    try:
+        return as_id(value)
+    except ValueError:
+        return None
 
 
 def _day_start(value: str, *, next_day: bool = False) -> datetime | None:
@@ -50,6 +54,7 @@ def index():
     cohort_ids = [c.id for c in cohorts]
     args = request.args
     filters = {k: (args.get(k) or "").strip() for k in ("cohort", "action", "object_type", "object_id", "who", "q", "since", "until")}
+    filters["who"], filters["q"] = search_text("who"), search_text("q")
     # The actor and the cohort of the page's 50 events in two small queries: joined to every matching
     # event (the model's default), they made the database join thousands of rows before sorting them.
     query = _visible(select(AuditEvent).options(selectinload(AuditEvent.actor), selectinload(AuditEvent.cohort)),
@@ -79,7 +84,7 @@ def index():
             continue
         query = query.where(AuditEvent.at >= boundary if key == "since" else AuditEvent.at < boundary)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    page = db.paginate(query, per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["AUDIT_PAGE_SIZE"], error_out=False)
     actions = db.session.scalars(_visible(select(AuditEvent.action).distinct(), cohort_ids)
                                  .order_by(AuditEvent.action)).all()
     types = db.session.scalars(_visible(select(AuditEvent.object_type).distinct(), cohort_ids)

@@ -9,6 +9,7 @@ mailed by accident).
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import uuid
 from email.message import EmailMessage
@@ -36,7 +37,8 @@ def build(to: str, subject: str, template: str, **context) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = current_app.config["MAIL_SENDER"]
     msg["To"] = to
-    msg["Subject"] = subject
+    # A title typed with a line break (or read from older data) must not break, or add to, the headers.
+    msg["Subject"] = " ".join(re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", " ", subject).split())
     msg["Date"] = formatdate(clock.now().timestamp(), localtime=False)
     msg["Message-ID"] = make_msgid(domain="projectflow")
     msg.set_content(render_template(f"email/{template}.txt", **context))

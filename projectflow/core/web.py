@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
 
 from .auth import current_view_role
+from .forms import CleanRequest
+from .ids import IdConverter
 from .errors import DomainError
 from .text import render_markdown
 
@@ -45,6 +47,9 @@ ERROR_TITLES = {
 
 
 def init_app(app: Flask) -> None:
+    # Before the blueprints add their routes: every <int:...> id is then checked against 1..MAX_ID.
+    app.url_map.converters["int"] = IdConverter
+    app.request_class = CleanRequest  # no control characters in any query-string or form value
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
@@ -119,7 +124,18 @@ def _clashed(exc: IntegrityError):
 
 
 def _server_error(exc):
-    return error_page(500, "The error has been logged. Please try again; if it persists, tell the coordinator.")
+    message = "The error has been logged. Please try again; if it persists, tell the coordinator."
+    # The failed transaction must not be queried again (PostgreSQL refuses every statement after an
+    # error until it is rolled back): the layout reads the signed-in person and their notifications.
+    db.session.rollback()
+    try:
+        return error_page(500, message)
+    except SQLAlchemyError:
+        # The database itself is unwell: the page without anything read from it (rendered straight from
+        # the template, so no context processor queries it either).
+        db.session.rollback()
+        page = current_app.jinja_env.get_template("errors/plain.html")
+        return page.render(status=500, title=ERROR_TITLES[500], message=message), 500
 
 
 def same_site_path(target: str | None) -> str | None:

@@ -15,6 +15,7 @@ from ..core import clock
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
+from ..core.ids import as_id
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project
@@ -85,7 +86,7 @@ def run(cohort_id: int, run_id: int):
 def _render_run(cohort: Cohort, run: AllocationRun, move_form: MoveForm | None = None, status: int = 200):
     review = queries.review(run)
     if move_form is None:
-        move_form = _move_form(review, student_id=request.args.get("student", type=int))
+        move_form = _move_form(review, student_id=request.args.get("student", type=as_id))
     return render_template("matching/run.html", cohort=cohort, run=run, review=review, move_form=move_form,
                            publish_form=PublishForm(), q=request.args.get("q", "").strip(),
                            inputs_changed=run.can_adjust() and services.inputs_changed(run),
@@ -119,8 +120,8 @@ def check_move(cohort_id: int, run_id: int):
     """The live check of a hand move, before it is made."""
     cohort = _cohort(cohort_id)
     run = _run(cohort, run_id)
-    student = _student_of(cohort, request.args.get("student", type=int) or 0)
-    project_id = request.args.get("project", type=int)
+    student = _student_of(cohort, request.args.get("student", type=as_id) or 0)
+    project_id = request.args.get("project", type=as_id)
     project = _project_of(cohort, project_id) if project_id else None
     try:
         return jsonify(services.check_move(run, student, project).as_json())

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
 from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectChoice,
                      StringField)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional

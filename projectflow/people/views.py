@@ -12,7 +12,7 @@ from ..core import once
 from ..core.auth import get_or_404, roles_required, switch_view_role
 from ..core.errors import DomainError
 from ..core.web import same_site_path
-from ..core.forms import show_error
+from ..core.forms import search_text, page_number, show_error
 from ..extensions import db, limiter, login_manager
 from . import services
 from .forms import ActiveForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SwitchRoleForm, UserForm
@@ -133,7 +133,7 @@ def switch_role():
 @bp.get("/admin/users")
 @roles_required(ADMIN)
 def users():
-    q = (request.args.get("q") or "").strip()
+    q = search_text("q")
     role = request.args.get("role") or ""
     status = request.args.get("status") or ""
     query = select(User).options(selectinload(User.role_rows)).order_by(func.lower(User.name))
@@ -145,7 +145,7 @@ def users():
         query = query.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
     if status in ("active", "inactive"):
         query = query.where(User.is_active.is_(status == "active"))
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("people/users.html", page=page, q=q, role=role, status=status, roles=ROLES)
 
 

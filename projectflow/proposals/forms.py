@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
 from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError

@@ -11,6 +11,8 @@ from ..cohorts.models import Cohort
 from ..core import clock, once
 from ..core.auth import get_or_404, require, roles_required
 from ..core.errors import DomainError, ValidationFailed
+from ..core.forms import page_number, search_text
+from ..core.ids import as_id
 from ..core.web import same_site_path
 from ..extensions import db
 from ..people.models import ADMIN, COORDINATOR, STAFF, STUDENT, User
@@ -235,13 +237,13 @@ def queue(cohort_id: int):
 def catalogue(cohort_id: int):
     cohort = _cohort_for(cohort_id)
     args = request.args
-    filters = {"q": (args.get("q") or "").strip()[:200], "keyword": args.get("keyword") or "",
-               "supervisor": args.get("supervisor", type=int), "external": args.get("external") or "",
+    filters = {"q": search_text("q"), "keyword": args.get("keyword") or "",
+               "supervisor": args.get("supervisor", type=as_id), "external": args.get("external") or "",
                "bookmarked": args.get("bookmarked") == "1"}
     query = queries.catalogue_query(
         cohort, q=filters["q"], keyword=filters["keyword"], supervisor_id=filters["supervisor"],
         external=filters["external"], bookmarked_by=current_user if filters["bookmarked"] else None)
-    page = db.paginate(query, per_page=25, error_out=False)
+    page = db.paginate(query, page=page_number(), per_page=25, error_out=False)
     plist = preferences.preference_list(cohort, current_user)
     return render_template("proposals/catalogue.html", cohort=cohort, page=page, filters=filters,
                            keywords=queries.catalogue_keywords(cohort),

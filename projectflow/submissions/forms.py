@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField
 

@@ -78,7 +78,8 @@ class _SiteMeta(_WTFFlaskForm.Meta):
     def bind_field(self, form, unbound_field, options):
         field_class = unbound_field.field_class
         if issubclass(field_class, StringField) and not issubclass(field_class, (TextAreaField, PasswordField)):
-            options = {**options, "filters": (_one_line, *options.get("filters", ()))}
+            # (The field's own filters are in its unbound kwargs; options would replace them.)
+            options = {**options, "filters": (_one_line, *unbound_field.kwargs.get("filters", ()))}
         if issubclass(field_class, IntegerField) and not issubclass(field_class, _Bounded):
             unbound_field = UnboundField(_bounded(field_class), *unbound_field.args, **unbound_field.kwargs)
         return super().bind_field(form, unbound_field, options)

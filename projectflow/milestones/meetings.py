@@ -13,7 +13,6 @@ from datetime import date
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock

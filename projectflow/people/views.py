@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm import selectinload
 
 from ..core import once
 from ..core.auth import get_or_404, roles_required, switch_view_role

@@ -51,6 +51,9 @@ class Defaults:
     LOGIN_RATE_LIMIT = "5 per 5 minutes"
     LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per 5 minutes"
     RATELIMIT_STORAGE_URI = "memory://"
+    # Said explicitly: Flask-Limiter's one limiter object otherwise keeps the last app's choice, so an
+    # app made with limits off (a test) would switch them off for every app made after it.
+    RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = False
 
     PASSWORD_RESET_HOURS = 2

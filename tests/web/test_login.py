@@ -75,3 +75,18 @@ def test_next_only_follows_paths_on_this_site(client, make):
     client.post("/logout")
     response = client.post("/login?next=/student", data={"email": user.email, "password": make.PASSWORD})
     assert response.headers["Location"] == "/student"
+
+
+def test_an_app_made_without_limits_does_not_switch_them_off_for_the_next_one(database_url, tmp_path, make):
+    # The limiter is one object for every app: an app made with limits off (as some tests make theirs)
+    # once left them off for every app made after it, in production code paths too.
+    from projectflow import create_app
+    from tests.conftest import test_config as app_config
+
+    create_app({**app_config(database_url, tmp_path / "unlimited"), "RATELIMIT_ENABLED": False})
+    limited = create_app({**app_config(database_url, tmp_path / "limited"), "LOGIN_RATE_LIMIT": "2 per 5 minutes"})
+    client = limited.test_client()
+    user = make.student()
+    answers = [client.post("/login", data={"email": user.email, "password": "nope nope nope"}).status_code
+               for _ in range(3)]
+    assert answers == [401, 401, 429]

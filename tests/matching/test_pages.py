@@ -67,7 +67,7 @@ def test_the_second_run_is_compared_with_the_first(as_, round_):
     second = solve(round_.cohort, round_.coordinator, "generous")
     client = as_(round_.coordinator, "coordinator")
     body = main_text(text(client.get(f"/cohorts/{round_.cohort.id}/allocation/runs/{second.id}")))
-    assert f"Compared with the previous run {first.label} {second.label}" in body
+    assert f"Compared with the previous run Figure {first.label} {second.label}" in body
     assert "Objective min-cost generous" in body and "Students placed 3 3" in body
 
 

@@ -9,26 +9,18 @@ AA rules: a serious or critical violation fails the test, listed with its page a
 
 from __future__ import annotations
 
-import re
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
-from flask import request_started
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
 
-from projectflow import create_app, demo
-from projectflow.core import clock
-from projectflow.extensions import db
+from projectflow import demo
 from tests.browser.conftest import serve
-from tests.conftest import _empty_all_tables, _fresh_g
-from tests.conftest import test_config as app_config  # (not named test_*: pytest would collect it)
+from tests.web.site_crawl import Frontier, built_demo
 
 pytestmark = [pytest.mark.browser]
 
@@ -38,8 +30,6 @@ FAILING_IMPACTS = {"serious", "critical"}
 # Held to whatever axe rates their impact: a table column without a name.
 ALWAYS_FAILING_RULES = {"empty-table-header"}
 PER_ROUTE = 2
-NOT_PAGES = re.compile(r"\.(zip|json|ics|pdf|csv)$|^/static/")
-NOW = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)  # the demo's "today": the proposal round is open
 
 # role -> (demo login, home path, addresses per route, fewest pages the crawl must reach). The
 # coordinator's staff view and the admin reach mostly the coordinator's pages: one address per route.
@@ -108,23 +98,11 @@ class Crawl:
 
 @pytest.fixture(scope="module")
 def demo_site(database_url, _schema, tmp_path_factory):
-    """The demo, built as of NOW on its own app and database, served for the module's tests; the clock
-    stays at NOW while they run. The tables are emptied when the module is done."""
-    config = app_config(database_url, tmp_path_factory.mktemp("a11y-instance"))
+    """The demo, built as of NOW on its own app and database, served for the module's tests."""
     # The browser keeps the stylesheets and scripts instead of asking for each of them on every page.
-    config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
-    app = create_app(config)
-    request_started.connect(_fresh_g, app)
-    with app.app_context():
-        with clock.frozen(NOW):
-            demo.load_demo(seed=2026)
-            db.session.commit()
-            logins = dict(demo.demo_logins())
-            db.session.remove()
-            with serve(app) as server:
-                yield app, server, logins
-        _empty_all_tables()
-        db.engine.dispose()
+    for site in built_demo(database_url, tmp_path_factory, "a11y-instance", SEND_FILE_MAX_AGE_DEFAULT=3600):
+        with serve(site.app) as server:
+            yield site.app, server, site.logins
 
 
 def sign_in(page, server, email: str) -> None:
@@ -146,14 +124,9 @@ def switch_view(page, role: str) -> None:
 def crawl(page, app, server, start: str, per_route: int) -> Crawl:
     """Visit every page reachable by links from ``start`` (at most ``per_route`` addresses of one route)
     and run axe on each."""
-    adapter = app.url_map.bind("127.0.0.1")
-    origin = server("")
     result = Crawl()
-    visits: Counter = Counter()
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        path = queue.popleft()
+    frontier = Frontier(app, start, per_route, origin=server(""))
+    for path in frontier:
         try:
             response = page.goto(server(path))
         except PlaywrightError as error:  # a file sent as an attachment
@@ -170,7 +143,7 @@ def crawl(page, app, server, start: str, per_route: int) -> Crawl:
         page.wait_for_load_state()
         landed = urlsplit(page.url)
         if landed.path != urlsplit(path).path:  # redirected (the site's root to one's home)
-            seen.add(landed.path)
+            frontier.reached(landed.path)
             continue
         result.pages.append(path)
         page.evaluate(AXE_SOURCE)
@@ -183,27 +156,9 @@ def crawl(page, app, server, start: str, per_route: int) -> Crawl:
                               "summary": 'Add {{ scroll_region("its name") }} (templates/macros/ui.html) '
                                          "to the wrapper's tag"})
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
-            url, _fragment = urldefrag(href)
-            if not url.startswith(origin + "/"):
-                continue
-            parts = urlsplit(url)
-            target = parts.path + (f"?{parts.query}" if parts.query else "")
-            if target in seen:
-                continue
-            seen.add(target)
-            if NOT_PAGES.search(parts.path):
-                result.skipped["download or static file"] += 1
-                continue
-            try:
-                rule, _args = adapter.match(parts.path, method="GET", return_rule=True)
-            except (HTTPException, RequestRedirect):
-                result.broken_links.append(f"{path} links to {target}, which is no page")
-                continue
-            if visits[rule.rule] >= per_route:
-                result.skipped["route seen often enough"] += 1
-                continue
-            visits[rule.rule] += 1
-            queue.append(target)
+            frontier.offer(href, found_on=path)
+    result.broken_links += frontier.no_page
+    result.skipped.update(frontier.skipped)
     return result
 
 

@@ -1,7 +1,8 @@
 """The demo site as each demo role sees it, through the test client: build the demo once for a test
 module, sign a role in through the login form, and follow the site's own links from its home page
 (same site, GET, HTML pages only; at most ``PER_ROUTE`` addresses per route), keeping every page's
-forms as tests/forms.py reads them. Used by the form sweep and the hostile-input gate."""
+forms as tests/forms.py reads them. Used by the form sweep and the hostile-input gate; the
+accessibility gate walks the same ``Frontier`` in a real browser."""
 
 from __future__ import annotations
 
@@ -84,14 +85,9 @@ class DemoSite:
     def crawl(self, role: str, client=None) -> Crawl:
         """Every page ``role`` reaches by links from their home page, with its forms."""
         client = client or self.client(role)
-        start = ROLES[role][2]
-        adapter = self.app.url_map.bind("localhost")
         result = Crawl(role)
-        per_route: Counter = Counter()
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            path = queue.popleft()
+        frontier = Frontier(self.app, ROLES[role][2], PER_ROUTE)
+        for path in frontier:
             response = client.get(path)
             if response.status_code >= 500:
                 result.server_errors.append(f"GET {path} answered {response.status_code}")
@@ -102,29 +98,61 @@ class DemoSite:
             page = response.get_data(as_text=True)
             result.pages.append(Page(path, self.endpoint(path) or "?", parse_forms(page, path)))
             for match in HREF.finditer(page):
-                href = (match.group(1) if match.group(1) is not None else match.group(2)).replace("&amp;", "&")
-                url, _fragment = urldefrag(href)
-                parts = urlsplit(url)
-                if parts.scheme or parts.netloc or not parts.path.startswith("/"):
-                    continue
-                target = parts.path + (f"?{parts.query}" if parts.query else "")
-                if target in seen:
-                    continue
-                seen.add(target)
-                if NOT_PAGES.search(parts.path):
-                    result.skipped["download or static file"] += 1
-                    continue
-                try:
-                    rule, _args = adapter.match(parts.path, method="GET", return_rule=True)
-                except (HTTPException, RequestRedirect):
-                    result.skipped["no page"] += 1
-                    continue
-                if per_route[rule.rule] >= PER_ROUTE:
-                    result.skipped["route seen often enough"] += 1
-                    continue
-                per_route[rule.rule] += 1
-                queue.append(target)
+                frontier.offer((match.group(1) if match.group(1) is not None else match.group(2))
+                               .replace("&amp;", "&"))
+        result.skipped.update(frontier.skipped)
         return result
+
+
+class Frontier:
+    """The pages a crawl still has to visit, in the order found: links on this site to pages (no
+    downloads, feeds or static files), each address once, at most ``per_route`` addresses of one route
+    so that a cohort's hundred students' pages do not make a crawl long. Shared by every crawl of the
+    site (the form sweep, the hostile-input gate and the accessibility gate)."""
+
+    def __init__(self, app, start: str, per_route: int, origin: str = ""):
+        self.adapter = app.url_map.bind("localhost")
+        self.per_route = per_route
+        self.origin = origin  # the served site's address, when links are absolute (a browser's)
+        self.seen = {start}
+        self.queue = deque([start])
+        self.visits: Counter = Counter()
+        self.skipped: Counter = Counter()
+        self.no_page: list[str] = []
+
+    def __iter__(self):
+        while self.queue:
+            yield self.queue.popleft()
+
+    def reached(self, path: str) -> None:
+        """A redirect landed on ``path``: it is visited already."""
+        self.seen.add(path)
+
+    def offer(self, href: str, found_on: str = "") -> None:
+        url, _fragment = urldefrag(href)
+        if self.origin and url.startswith(self.origin + "/"):
+            url = url[len(self.origin):]
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+            return
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if target in self.seen:
+            return
+        self.seen.add(target)
+        if NOT_PAGES.search(parts.path):
+            self.skipped["download or static file"] += 1
+            return
+        try:
+            rule, _args = self.adapter.match(parts.path, method="GET", return_rule=True)
+        except (HTTPException, RequestRedirect):
+            self.skipped["no page"] += 1
+            self.no_page.append(f"{found_on or 'a page'} links to {target}, which is no page")
+            return
+        if self.visits[rule.rule] >= self.per_route:
+            self.skipped["route seen often enough"] += 1
+            return
+        self.visits[rule.rule] += 1
+        self.queue.append(target)
 
 
 def home_of(client) -> str:
@@ -133,11 +161,13 @@ def home_of(client) -> str:
     return response.headers["Location"]
 
 
-def built_demo(database_url, tmp_path_factory, name: str):
-    """A generator for a module-scoped fixture: the demo, built as of NOW on its own app and database;
-    the clock stays at NOW while the module's tests run; the tables are emptied afterwards."""
+def built_demo(database_url, tmp_path_factory, name: str, **settings):
+    """A generator for a module-scoped fixture: the demo, built as of NOW on its own app (with
+    ``settings``) and database; the clock stays at NOW while the module's tests run; the tables are
+    emptied afterwards."""
     config = app_config(database_url, tmp_path_factory.mktemp(name))
     config["MAIL_BACKEND"] = "file"  # saving forms tells people: the messages land in the instance folder
+    config.update(settings)
     app = create_app(config)
     request_started.connect(_fresh_g, app)
     with app.app_context():

@@ -70,7 +70,13 @@ def search_text(name: str = "q") -> str:
 
 def page_number(name: str = "page", last: int = 100_000) -> int:
     """The page of a paged list asked for in the query string: 1 unless a whole number up to ``last``."""
-    raw = (request.args.get(name) or "").strip()
+    return as_page(request.args.get(name), last)
+
+
+def as_page(raw, last: int = 100_000) -> int:
+    """``raw`` (from a query string or a form's button) as a page number: 1 unless a whole number up to
+    ``last``."""
+    raw = str(raw or "").strip()
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= last else 1
 
 

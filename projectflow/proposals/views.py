@@ -11,7 +11,7 @@ from ..cohorts.models import Cohort
 from ..core import clock, once
 from ..core.auth import get_or_404, require, roles_required
 from ..core.errors import DomainError, ValidationFailed
-from ..core.forms import page_number, search_text
+from ..core.forms import as_page, page_number, search_text
 from ..core.ids import as_id
 from ..core.web import same_site_path
 from ..extensions import db
@@ -253,12 +253,6 @@ def catalogue(cohort_id: int):
                            action_form=ActionForm(), is_student=cohort.is_student(current_user))
 
 
-def _page_number(raw) -> int:
-    """A page of candidates: a whole number from 1 (anything else is the first page)."""
-    raw = str(raw or "")
-    return min(int(raw), 10_000) if raw.isascii() and raw.isdigit() and int(raw) >= 1 else 1
-
-
 def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editing_for=None, unsaved=False,
                       q: str = "", page: int = 1):
     # Only what the student may rank is shown, whatever ids were sent (the view has said why).
@@ -301,10 +295,10 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
         return _preferences_page(cohort, student, ranked_ids=[c.project_id for c in plist.choices] if plist else [],
                                  version=plist.version if plist else None, editing_for=editing_for,
                                  q=(request.args.get("q") or "").strip()[:200],
-                                 page=_page_number(request.args.get("page")))
+                                 page=as_page(request.args.get("page")))
     form = PreferencesForm()
     try:
-        ranked_ids = [int(v) for v in request.form.getlist("choice") if v.strip()]
+        ranked_ids = [as_id(v) for v in request.form.getlist("choice") if v.strip()]
     except ValueError:
         abort(400, description="The list sent was not a list of projects. Reload the page and try again.")
     version = form.expected_version()
@@ -313,7 +307,7 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
     action = request.form.get("action", "save")
     q = (request.form.get("q") or "").strip()[:200]
     verb, _, arg = action.partition(":")
-    page = _page_number(arg if verb == "page" else request.form.get("page")) if verb != "search" else 1
+    page = as_page(arg if verb == "page" else request.form.get("page")) if verb != "search" else 1
     wanted = ranked_ids if action == "save" else preferences.rearrange(ranked_ids, action)
     shown = wanted
     try:

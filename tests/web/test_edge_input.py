@@ -63,6 +63,19 @@ def test_ids_and_pages_beyond_the_databases_range_in_a_query_string_read_as_not_
     assert client.get(f"/admin/users?{query}").status_code == 200
 
 
+@pytest.mark.parametrize("choice", [BEYOND, BEYOND_64, "9" * 40, "-3", "0"])
+def test_a_ranked_choice_beyond_the_databases_range_is_refused_with_a_sentence(people, make, choice):
+    project = make.project(people.cohort, owner=people.supervisor)
+    client = people.login(people.student)
+    form = get_form(client, f"/cohorts/{people.cohort.id}/preferences", has_field="version")
+    form.add("choice", str(project.id)).add("choice", choice)
+
+    response = form.submit(client, submit="Save preferences")
+
+    assert response.status_code == 400
+    assert "not a list of projects" in main_text(response.get_data(as_text=True))
+
+
 def test_as_id_accepts_database_keys_only():
     assert as_id("1") == 1 and as_id(f" {MAX_ID} ") == MAX_ID
     for bad in (BEYOND, BEYOND_64, "0", "-1", "1.0", "²", "", None, "9" * 5000):

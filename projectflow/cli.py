@@ -108,14 +108,18 @@ def scheduler_command(once: bool, interval: float):
     def sweep():
         from datetime import timedelta
 
+        from .core.once import forget_spent_tokens
+        from .extensions import db
         from .submissions.services import sweep_uploads
 
         with app.app_context():
             removed = sweep_uploads(timedelta(hours=6))
             if removed:
                 click.echo(f"Swept {len(removed)} orphaned upload file(s).")
+            forget_spent_tokens(timedelta(seconds=app.config["WTF_CSRF_TIME_LIMIT"]))
+            db.session.commit()
 
-    # Files a crash left without their row (see core/storage.py), once an hour.
+    # Files a crash left without their row (see core/storage.py), and spent form tokens, once an hour.
     scheduler.add_job(sweep, "interval", hours=1, max_instances=1, coalesce=True, id="sweep-uploads")
     click.echo(f"projectflow scheduler: looking for jobs every {interval:g} s (Ctrl-C stops it).")
     try:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, inspect, select
+from sqlalchemy import ForeignKey, String, delete, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
@@ -90,6 +90,14 @@ def claim(token: str | None, user) -> EarlierSending | None:
     if earlier is None or earlier.user_id != user_id:
         raise ValidationFailed("The form was damaged on its way: reload the page and send it again.")
     return EarlierSending(earlier.object_type, earlier.object_id)
+
+
+def forget_spent_tokens(older_than: timedelta) -> int:
+    """Delete the tokens of forms sent longer ago than ``older_than`` (how many): once a form's CSRF
+    token has expired (``WTF_CSRF_TIME_LIMIT``), sending that form again is refused anyway, so its
+    one-submission token has nothing left to guard. ``projectflow scheduler`` does this every hour."""
+    result = db.session.execute(delete(FormToken).where(FormToken.sent_at < clock.now() - older_than))
+    return result.rowcount
 
 
 def insert_unless_present(model, **values) -> bool:

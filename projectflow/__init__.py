@@ -43,18 +43,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .cohorts.views import bp as cohorts_bp
     from .home.views import bp as home_bp
     from .matching.views import bp as matching_bp
-    from .milestones.meeting_views import bp as meetings_bp
     from .milestones.views import bp as milestones_bp
     from .people.views import bp as people_bp
     from .proposals.views import bp as proposals_bp
+    from .feeds.views import bp as feeds_bp
+    from .submissions.archive_views import bp as archives_bp
     from .submissions.views import bp as submissions_bp
+    from .supervision.views import bp as meetings_bp
 
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, meetings_bp,
-                      submissions_bp, audit_bp):
+                      submissions_bp, archives_bp, feeds_bp, audit_bp):
         app.register_blueprint(blueprint)
-    from .milestones.feed_views import bp as feeds_bp
-    from .submissions.archive_views import bp as archives_bp
-
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(archives_bp)
     return app

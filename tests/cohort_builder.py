@@ -28,18 +28,19 @@ from projectflow.core.calendar import extend_deadline, lateness
 from projectflow.core.notifications import Notification
 from projectflow.core.passwords import hash_password
 from projectflow.demo import AREAS, FAMILY_NAMES, GIVEN_NAMES, TITLES
-from projectflow.demo_projects import DESCRIPTION, KEYWORDS, TOPICS
+from projectflow.demo.projects import DESCRIPTION, KEYWORDS, TOPICS
 from projectflow.extensions import db
 from projectflow.matching import second_markers, services as matching
 from projectflow.matching.models import Allocation, AllocationRun, MarkerAssignment
 from projectflow.milestones import extensions as extension_services, services as milestone_services
-from projectflow.milestones.models import Extension, Meeting, Milestone
+from projectflow.milestones.models import Extension, Milestone
 from projectflow.people import services as people_services
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, User
 from projectflow.proposals.models import (Bookmark, Preference, PreferenceList, Project, ProjectComment,
                                           project_co_supervisors)
 from projectflow.submissions.models import Submission
 from projectflow.submissions.services import DECLARATION_VERSION
+from projectflow.supervision.models import Meeting
 
 DOMAIN = "example.ac.uk"
 PASSWORD = "correct horse battery"

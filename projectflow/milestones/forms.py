@@ -65,9 +65,3 @@ class DirectGrantForm(FlaskForm):
     working_days = IntegerField("Working days", default=5, validators=[InputRequired(), NumberRange(1, 60)])
     note = TextAreaField("Why", validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2})
     form_token = FormTokenField()  # the same form sent twice grants once
-
-
-class FeedForm(FlaskForm):
-    """"Make a new address" for the calendar feed: sent twice, it replaces the address once."""
-
-    form_token = FormTokenField()

@@ -7,9 +7,9 @@ student's *effective* deadline is the milestone's, or the new date of their late
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..cohorts.models import Cohort
@@ -120,38 +120,3 @@ class Extension(db.Model):
     @property
     def state_badge(self) -> str:
         return EXTENSION_BADGES[self.state]
-
-
-class Meeting(db.Model):
-    """A supervision meeting the student recorded; the supervisor confirms it."""
-
-    __tablename__ = "meetings"
-    __table_args__ = (
-        CheckConstraint("(confirmed_at IS NULL) = (confirmed_by_id IS NULL)", name="confirmed_by_whom"),
-        Index("ix_meetings_cohort_id_student_id_met_on", "cohort_id", "student_id", "met_on"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
-    student_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
-    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
-    met_on: Mapped[date] = mapped_column(Date)
-    notes: Mapped[str] = mapped_column(Text)
-    actions: Mapped[str] = mapped_column(Text, default="")
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-
-    student: Mapped[User] = relationship(foreign_keys=[student_id], lazy="joined")
-    supervisor: Mapped[User] = relationship(foreign_keys=[supervisor_id], lazy="joined")
-
-
-class CalendarFeed(db.Model):
-    """A person's secret iCalendar address for their deadlines; regenerating it replaces the token."""
-
-    __tablename__ = "calendar_feeds"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    # The SHA-256 of the token in the address: a leaked database does not give the addresses away.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

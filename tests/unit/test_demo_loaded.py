@@ -115,7 +115,7 @@ def test_the_demo_allocations_last_year_published_with_a_hand_move_this_year_a_t
     assert 0 < late < db.session.scalar(select(func.count()).select_from(Submission))
     assert set(db.session.scalars(select(Extension.state))) == {"requested", "granted", "refused", "referred"}
     assert db.session.scalar(select(func.max(Submission.version))) == 2
-    from projectflow.milestones.models import Meeting
+    from projectflow.supervision.models import Meeting
     confirmed = db.session.scalar(select(func.count()).select_from(Meeting).where(Meeting.confirmed_at.is_not(None)))
     assert 0 < confirmed < db.session.scalar(select(func.count()).select_from(Meeting))
     # The published run is reproducible from its kept inputs.

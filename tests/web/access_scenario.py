@@ -17,12 +17,14 @@ from sqlalchemy import select
 from projectflow.core import clock, jobs, mail
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
+from projectflow.feeds import services as feeds
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
-from projectflow.milestones import extensions, feeds, meetings
+from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline
 from projectflow.people.models import PasswordReset
 from projectflow.submissions import services as submissions
+from projectflow.supervision import services as meetings
 from tests.factories import Factories
 from tests.html import csrf_token
 

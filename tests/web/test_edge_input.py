@@ -4,15 +4,12 @@ error page after a database error."""
 
 from __future__ import annotations
 
-import inspect
 from types import SimpleNamespace
 
 import pytest
-from flask import url_for
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import OperationalError
 
-import projectflow
 from projectflow.core import forms as core_forms
 from projectflow.core import mail
 from projectflow.core.ids import MAX_ID, IdConverter, as_id

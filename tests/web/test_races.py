@@ -35,9 +35,10 @@ from projectflow.core.notifications import Notification, notify
 from projectflow.extensions import db
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
-from projectflow.milestones import extensions, meetings
+from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline_services
 from projectflow.people.models import PasswordReset, User
+from projectflow.supervision import services as meetings
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import Factories
 from tests.html import has_layout, main_text

@@ -10,14 +10,15 @@ from datetime import datetime, timedelta, timezone
 
 from weasyprint import HTML
 
-from .cohorts.models import Cohort
-from .core import clock, mail
-from .extensions import db
-from .matching import services as matching
-from .milestones import extensions, meetings, services
-from .milestones.models import Milestone
-from .people.models import User
-from .submissions import services as submissions
+from ..cohorts.models import Cohort
+from ..core import clock, mail
+from ..extensions import db
+from ..matching import services as matching
+from ..milestones import extensions, services
+from ..milestones.models import Milestone
+from ..people.models import User
+from ..submissions import services as submissions
+from ..supervision import services as meetings
 
 PAGE = """<html><head><style>@page {{ size: A4; margin: 2.5cm }} body {{ font-family: sans-serif }}
 h1 {{ font-size: 20pt }} p {{ line-height: 1.5 }}</style></head><body>

@@ -16,8 +16,9 @@ from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
 from projectflow.matching import services as matching
-from projectflow.milestones import meetings
-from projectflow.milestones.models import FULL_TIME, PART_TIME, Meeting
+from projectflow.milestones.models import FULL_TIME, PART_TIME
+from projectflow.supervision import services as meetings
+from projectflow.supervision.models import Meeting
 from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 from tests.matching.conftest import build_round, solve

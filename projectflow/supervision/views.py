@@ -16,8 +16,8 @@ from ..core.errors import DomainError
 from ..core.forms import show_error
 from ..extensions import db
 from ..matching.services import allocation_of, published_run
-from . import meetings
-from .meeting_forms import MeetingForm
+from . import services as meetings
+from .forms import MeetingForm
 from .models import Meeting
 
 bp = Blueprint("meetings", __name__)
@@ -31,7 +31,7 @@ def _cohort(cohort_id: int) -> Cohort:
 
 def _render_log(cohort: Cohort, form: MeetingForm, status: int = 200):
     today = meetings.local_today(cohort)
-    return render_template("milestones/meetings.html", cohort=cohort, form=form,
+    return render_template("supervision/meetings.html", cohort=cohort, form=form,
                            allocation=allocation_of(cohort, current_user),
                            log=meetings.meetings_of(cohort, current_user), phase=meetings.phase_on(cohort, today),
                            today=today), status
@@ -75,7 +75,7 @@ def _render_supervision(cohort: Cohort, status: int = 200):
     manage = cohort.can_manage(current_user)
     allocations = meetings.all_allocations(cohort) if manage else meetings.supervised_by(cohort, current_user)
     logs = meetings.logs_of(cohort, [a.student_id for a in allocations])
-    return render_template("milestones/meetings_supervision.html", cohort=cohort, allocations=allocations,
+    return render_template("supervision/supervision.html", cohort=cohort, allocations=allocations,
                            logs=logs, manage=manage, confirm_form=FlaskForm(),
                            confirmable=meetings.confirmable(list(chain(*logs.values())), allocations,
                                                             current_user)), status
@@ -120,6 +120,6 @@ def overdue_report(cohort_id: int):
     cohort = get_or_404(Cohort, cohort_id)
     require(cohort.can_manage(current_user), "The overdue-meetings report is for the cohort's coordinators.")
     today = meetings.local_today(cohort)
-    return render_template("milestones/meetings_overdue.html", cohort=cohort, rows=meetings.overdue(cohort, today),
+    return render_template("supervision/overdue.html", cohort=cohort, rows=meetings.overdue(cohort, today),
                            phase=meetings.phase_on(cohort, today), today=today,
                            published=published_run(cohort))

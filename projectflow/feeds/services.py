@@ -29,8 +29,9 @@ from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..core import audit, clock
 from ..extensions import db
 from ..people.models import User
-from .models import CalendarFeed, Milestone
-from .services import deadlines_for
+from ..milestones.models import Milestone
+from ..milestones.services import deadlines_for
+from .models import CalendarFeed
 
 PRODID = "-//projectflow//Deadline calendar//EN"
 # What a subscribing calendar is asked to do: look again every hour (RFC 7986 and the older

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from ..core import clock, once
 from ..extensions import db
-from . import feeds
+from . import services as feeds
 from .forms import FeedForm
 
 bp = Blueprint("feeds", __name__)
@@ -19,7 +19,7 @@ bp = Blueprint("feeds", __name__)
 
 def _page(new_url: str | None = None):
     response = Response(render_template(
-        "milestones/calendar.html", feed=feeds.feed_of(current_user), events=feeds.feed_events(current_user),
+        "feeds/calendar.html", feed=feeds.feed_of(current_user), events=feeds.feed_events(current_user),
         new_url=new_url, form=FeedForm(), now=clock.now()))
     if new_url:
         # The secret address is on this page only once: no cache may keep a copy.

@@ -8,13 +8,13 @@ from datetime import date, datetime, time
 
 from sqlalchemy import select, update
 
-from .cohorts.models import Cohort
-from .core import clock
-from .core.notifications import Notification
-from .extensions import db
-from .people.models import User
-from .proposals import preferences, services
-from .proposals.models import Bookmark, Project
+from ..cohorts.models import Cohort
+from ..core import clock
+from ..core.notifications import Notification
+from ..extensions import db
+from ..people.models import User
+from ..proposals import preferences, services
+from ..proposals.models import Bookmark, Project
 
 # Per area: (what is built or studied, where it is applied). Titles combine one of each.
 TOPICS = {

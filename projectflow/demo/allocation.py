@@ -7,13 +7,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from .cohorts.models import Cohort
-from .core import clock, jobs, mail
-from .extensions import db
-from .matching import second_markers, services
-from .matching.models import Allocation, AllocationRun, MarkerAssignment
-from .people.models import User
-from .proposals.models import APPROVED, Project
+from ..cohorts.models import Cohort
+from ..core import clock, jobs, mail
+from ..extensions import db
+from ..matching import second_markers, services
+from ..matching.models import Allocation, AllocationRun, MarkerAssignment
+from ..people.models import User
+from ..proposals.models import APPROVED, Project
 
 
 def solve_runs(cohort: Cohort, coordinator: User, objectives: list[tuple[str, str]]) -> list[AllocationRun]:

@@ -13,14 +13,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from .cohorts import importing, services as cohort_services
-from .cohorts.models import Cohort, CohortStaff, Enrolment
-from .core import clock, mail
-from .demo_projects import add_proposal_round
-from .core.passwords import hash_password
-from .extensions import db
-from .people import services as people_services
-from .people.models import ADMIN, COORDINATOR, STAFF, User
+from ..cohorts import importing, services as cohort_services
+from ..cohorts.models import Cohort, CohortStaff, Enrolment
+from ..core import clock, mail
+from ..core.passwords import hash_password
+from ..extensions import db
+from ..people import services as people_services
+from ..people.models import ADMIN, COORDINATOR, STAFF, User
+from .projects import add_proposal_round
 
 DEMO_PASSWORD = "projectflow-demo"
 DOMAIN = "example.ac.uk"
@@ -78,7 +78,7 @@ def has_demo_data() -> bool:
 
 def demo_logins() -> list[tuple[str, str]]:
     """One login per role, for the README and ``make demo``."""
-    from .demo_allocation import demo_student_with_explanation
+    from .allocation import demo_student_with_explanation
 
     current = db.session.scalar(select(Cohort.id).order_by(Cohort.academic_year.desc()).limit(1))
     student = db.session.scalar(select(User.email).join(Enrolment, Enrolment.user_id == User.id)
@@ -134,8 +134,8 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     """Build the demo installation: last year's cohort, allocated and published, and this year's,
     in its preference round with a trial allocation run. Commits as it goes (the allocation runs are
     solved by the job runner, which commits); the caller commits the rest."""
-    from .demo_allocation import allocate_previous_year, solve_runs
-    from .demo_milestones import add_current_timeline, add_timeline_history
+    from .allocation import allocate_previous_year, solve_runs
+    from .milestones import add_current_timeline, add_timeline_history
 
     now = clock.now()
     year = current_academic_year(now)

@@ -23,7 +23,8 @@ from ..matching.models import Allocation
 from ..matching.services import allocation_of, published_run
 from ..people.models import User
 from ..proposals.models import Project, project_co_supervisors
-from .models import FULL_TIME, PART_TIME, PHASE_LABELS, Meeting
+from ..milestones.models import FULL_TIME, PART_TIME, PHASE_LABELS
+from .models import Meeting
 
 FIELDS = ["met_on", "notes", "actions", "supervisor_id"]
 

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from projectflow.core import clock
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
-from projectflow.milestones import extensions, feeds
-from projectflow.milestones.models import CalendarFeed
+from projectflow.feeds import services as feeds
+from projectflow.milestones import extensions
+from projectflow.feeds.models import CalendarFeed
 from tests.forms import get_form
 from tests.html import main_text
 

@@ -1,0 +1,1 @@
+"""Calendar feeds of deadlines (iCalendar), one secret address per person."""

@@ -20,6 +20,9 @@ class MilestoneForm(FlaskForm):
                         validators=[InputRequired()])
     due = DateTimeLocalField("Deadline", format="%Y-%m-%dT%H:%M", validators=[InputRequired()],
                              description="Local time of the cohort (e.g. 16:00 London).")
+    non_working_day_confirmed = BooleanField(
+        "Keep a deadline on a non-working day",
+        description="Only when a deadline on a weekend, a bank holiday or a closure is meant.")
     cutoff = DateTimeLocalField("Cut-off (optional)", format="%Y-%m-%dT%H:%M", validators=[Optional()],
                                 description="Nothing is accepted after it. Without one, late work is accepted "
                                             "and marked late.")

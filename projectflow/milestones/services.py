@@ -15,8 +15,8 @@ from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
 from ..people.models import User
-from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTERIM_REPORT, KINDS, PART_TIME, PHASES,
-                     POSTER, PROJECT_PLAN, Extension, Milestone)
+from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTERIM_REPORT, KINDS, PART_TIME,
+                     PHASE_LABELS, PHASES, POSTER, PROJECT_PLAN, Extension, Milestone)
 
 FIELDS = ["kind", "title", "phase", "description", "due_at", "cutoff_at", "needs_file", "is_assessed", "components"]
 DEADLINE_TIME = time(16, 0)  # DESIGN.md: deadlines at 16:00 local time
@@ -105,6 +105,9 @@ def check_milestone_values(cohort: Cohort, values: dict, *, milestone: Milestone
     changed_due = milestone is None or values["due_at"] != milestone.due_at
     if changed_due and values["due_at"] <= clock.now():
         raise ValidationFailed("The deadline is in the past: choose a date and time still to come.", field="due_at")
+    if changed_due:
+        check_deadline_day(cohort, values["phase"], values["due_at"],
+                           confirmed=bool(values.get("non_working_day_confirmed")))
     if values["cutoff_at"] is not None and values["cutoff_at"] < values["due_at"]:
         raise ValidationFailed("The cut-off cannot be before the deadline.", field="cutoff_at")
     clash = db.session.scalar(select(Milestone).where(Milestone.cohort_id == cohort.id,
@@ -113,12 +116,37 @@ def check_milestone_values(cohort: Cohort, values: dict, *, milestone: Milestone
         raise ValidationFailed("Another milestone of this cohort has that title.", field="title")
 
 
+def phase_dates(cohort: Cohort, phase: str) -> tuple[date, date]:
+    """The first and last day of one of the cohort's phases."""
+    if phase == PART_TIME:
+        return cohort.part_time_start, cohort.part_time_end
+    return cohort.full_time_start, cohort.full_time_end
+
+
+def check_deadline_day(cohort: Cohort, phase: str, due_at: datetime, *, confirmed: bool) -> None:
+    """A deadline falls within its phase (and so before the cohort's end), and on a working day unless
+    the coordinator confirms the other day on purpose (a Saturday poster session, say)."""
+    day = due_at.astimezone(cohort.zone).date()
+    first, last = phase_dates(cohort, phase)
+    if day > cohort.full_time_end:
+        raise ValidationFailed(f"The deadline is after the cohort's end ({cohort.full_time_end:%a %d %b %Y}): "
+                               "choose a day within its phases.", field="due_at")
+    if not first <= day <= last:
+        raise ValidationFailed(f"The deadline is outside the {PHASE_LABELS[phase].lower()} "
+                               f"({first:%d %b %Y} – {last:%d %b %Y}): choose a day within it, or the other "
+                               "phase.", field="due_at")
+    reason = working_calendar(cohort).non_working_reason(day)
+    if reason and not confirmed:
+        raise ValidationFailed(f"{day:%a %d %b %Y} is not a working day ({reason}). Choose another day, or tick "
+                               "“Keep a deadline on a non-working day” to keep it.", field="due_at")
+
+
 def add_milestone(cohort: Cohort, values: dict, *, by: User) -> Milestone:
     _require_coordinator(cohort, by)
     check_milestone_values(cohort, values)
     now = clock.now()
     milestone = Milestone(cohort_id=cohort.id, created_at=now, updated_at=now,
-                          **{**values, "title": values["title"].strip()})
+                          **{**{key: values[key] for key in FIELDS}, "title": values["title"].strip()})
     db.session.add(milestone)
     audit.record("milestone.added", milestone, actor=by, cohort=cohort, summary=f"Added the milestone “{milestone.title}”",
                  after=audit.snapshot(milestone, FIELDS))
@@ -234,17 +262,26 @@ def set_limits(cohort: Cohort, *, by: User, **values: int) -> None:
                      summary="Changed the extension limit or the meeting gaps", before=before, after=after)
 
 
-def delete_milestone(milestone: Milestone, *, by: User) -> None:
-    """Remove a milestone nobody has submitted to or asked an extension for."""
+def why_not_removable(milestone: Milestone) -> str | None:
+    """Why a milestone must stay on the timeline (students have submitted to it or asked for more
+    time: their work and requests refer to it), or None when it can be removed."""
     from ..submissions.models import Submission  # submissions build on milestones, not the reverse
 
-    cohort = milestone.cohort
-    _require_coordinator(cohort, by)
     used = db.session.scalar(select(Submission.id).where(Submission.milestone_id == milestone.id).limit(1)) or \
         db.session.scalar(select(Extension.id).where(Extension.milestone_id == milestone.id).limit(1))
-    if used is not None:
-        raise InvalidState(f"“{milestone.title}” already has submissions or extension requests, so it cannot be "
-                           "removed: change its dates instead.")
+    if used is None:
+        return None
+    return (f"“{milestone.title}” already has submissions or extension requests, so it cannot be removed: "
+            "change its dates instead.")
+
+
+def delete_milestone(milestone: Milestone, *, by: User) -> None:
+    """Remove a milestone nobody has submitted to or asked an extension for."""
+    cohort = milestone.cohort
+    _require_coordinator(cohort, by)
+    reason = why_not_removable(milestone)
+    if reason:
+        raise InvalidState(reason)
     audit.record("milestone.removed", milestone, actor=by, cohort=cohort, summary=f"Removed the milestone "
                  f"“{milestone.title}”", before=audit.snapshot(milestone, FIELDS))
     db.session.delete(milestone)

@@ -35,7 +35,8 @@ def _values(form: MilestoneForm, cohort: Cohort) -> dict:
     return {"title": form.title.data or "", "kind": form.kind.data, "phase": form.phase.data,
             "description": form.description.data or "", "due_at": utc(form.due.data),
             "cutoff_at": utc(form.cutoff.data), "needs_file": bool(form.needs_file.data),
-            "is_assessed": bool(form.is_assessed.data), "components": list(form.components.data or [])}
+            "is_assessed": bool(form.is_assessed.data), "components": list(form.components.data or []),
+            "non_working_day_confirmed": bool(form.non_working_day_confirmed.data)}
 
 
 def _show(form: MilestoneForm, exc: DomainError) -> None:
@@ -131,7 +132,7 @@ def edit_milestone(milestone_id: int):
             flash(f"“{milestone.title}” saved.", "success")
             return redirect(url_for(".timeline", cohort_id=cohort.id))
     return render_template("milestones/milestone_form.html", cohort=cohort, form=form, milestone=milestone,
-                           delete_form=FlaskForm()), \
+                           delete_form=FlaskForm(), kept_because=services.why_not_removable(milestone)), \
         422 if form.errors else 200
 
 

@@ -51,11 +51,49 @@ def values(milestone, **changes):
     ({"title": "Final report"}, "title", "Another milestone"),
     ({"title": "  "}, "title", "title"),
     ({"components": ["essay"]}, "components", "Components"),
+    # Deadlines stay inside their phase and the cohort (found: a milestone in 2030 was accepted).
+    ({"due_at": datetime(2030, 3, 1, 16, tzinfo=timezone.utc)}, "due_at", "after the cohort's end"),
+    ({"due_at": datetime(2027, 9, 10, 15, 1, tzinfo=timezone.utc) + timedelta(days=1)}, "due_at",
+     "after the cohort's end"),
+    ({"due_at": datetime(2027, 6, 4, 15, tzinfo=timezone.utc)}, "due_at", "outside the part-time phase"),
+    ({"phase": FULL_TIME, "due_at": datetime(2027, 4, 2, 15, tzinfo=timezone.utc)}, "due_at",
+     "outside the full-time phase"),
+    ({"due_at": datetime(2027, 3, 6, 16, tzinfo=timezone.utc)}, "due_at", "Sat 06 Mar 2027 is not a working day"),
+    ({"due_at": datetime(2027, 3, 26, 16, tzinfo=timezone.utc)}, "due_at", "Good Friday"),
 ])
 def test_bad_milestone_values_are_refused_with_the_field(timeline, coordinator, february, change, field, message):
     with pytest.raises(ValidationFailed, match=message) as caught:
         services.update_milestone(timeline["project_plan"], values(timeline["project_plan"], **change), by=coordinator)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize("phase, day", [(PART_TIME, datetime(2027, 1, 11, 16, tzinfo=timezone.utc)),
+                                        (PART_TIME, datetime(2027, 5, 28, 15, tzinfo=timezone.utc)),
+                                        (FULL_TIME, datetime(2027, 5, 31, 15, tzinfo=timezone.utc) + timedelta(days=1)),
+                                        (FULL_TIME, datetime(2027, 9, 10, 15, tzinfo=timezone.utc))])
+def test_a_deadline_on_the_first_or_last_working_day_of_its_phase_is_accepted(timeline, coordinator, phase, day):
+    plan = timeline["project_plan"]
+    with clock.frozen(datetime(2026, 12, 1, tzinfo=timezone.utc)):
+        services.update_milestone(plan, values(plan, phase=phase, due_at=day), by=coordinator)
+    assert plan.due_at == day
+
+
+def test_a_deadline_on_a_non_working_day_needs_confirming_in_the_form(client, login, timeline, cohort,
+                                                                      coordinator, february):
+    plan = timeline["project_plan"]
+    c = login(coordinator, role="coordinator")
+    form = get_form(c, f"/milestones/{plan.id}/edit", has_field="title")
+    response = form.set("due", "2027-03-06T16:00").submit(c)  # a Saturday
+    assert response.status_code == 422
+    assert "is not a working day (Saturday)" in field_error(response.get_data(as_text=True), "due")
+    db.session.refresh(plan)
+    assert plan.due_at.astimezone(LONDON).day == 5
+
+    form = get_form(c, f"/milestones/{plan.id}/edit", has_field="title")
+    response = form.set("due", "2027-03-06T16:00").check("non_working_day_confirmed", "y").submit(c)
+    assert response.status_code == 302
+    db.session.refresh(plan)
+    assert plan.due_at.astimezone(LONDON) == datetime(2027, 3, 6, 16, tzinfo=LONDON)
 
 
 def test_a_cutoff_equal_to_the_deadline_is_allowed_and_an_unchanged_past_deadline_is_kept(timeline, coordinator):
@@ -168,6 +206,10 @@ def test_a_milestone_is_removed_only_while_unused(client, login, timeline, cohor
     plan = timeline["project_plan"]
     extensions.request_extension(plan, student, reason="Ill.", by=student)
     db.session.commit()
+    # A used milestone's page offers no Remove button (it once ended on a bare 409 page), and says why.
+    page = c.get(f"/milestones/{plan.id}/edit").get_data(as_text=True)
+    assert "Remove this milestone" not in page
+    assert "already has submissions or extension requests, so it cannot be removed" in main_text(page)
     response = c.post(f"/milestones/{plan.id}/delete")
     assert response.status_code == 409 and "cannot be removed" in response.get_data(as_text=True)
     assert plan in services.milestones_of(cohort)

@@ -70,7 +70,8 @@ def can_confirm(meeting: Meeting, user: User) -> bool:
 # --- recording and confirming --------------------------------------------------------------------
 
 def check_met_on(cohort: Cohort, met_on: date | None) -> None:
-    """ValidationFailed (field ``met_on``) unless the day is between the project's start and today."""
+    """ValidationFailed (field ``met_on``) unless the day is between the project's start and today, and
+    not after the project's end."""
     if met_on is None:
         raise ValidationFailed("Give the date of the meeting.", field="met_on")
     if met_on > local_today(cohort):
@@ -78,6 +79,9 @@ def check_met_on(cohort: Cohort, met_on: date | None) -> None:
     if met_on < cohort.part_time_start:
         raise ValidationFailed(f"The project starts on {cohort.part_time_start:%a %d %b %Y}: record meetings "
                                "from then on.", field="met_on")
+    if met_on > cohort.full_time_end:
+        raise ValidationFailed(f"The project ended on {cohort.full_time_end:%a %d %b %Y}: a meeting after that "
+                               "is not part of its supervision log.", field="met_on")
 
 
 def record_meeting(cohort: Cohort, student: User, *, met_on: date | None, notes: str, actions: str = "",

@@ -117,6 +117,19 @@ def test_a_meeting_cannot_be_before_the_part_time_phase(pub, met_on, ok):
         assert refused.value.field == "met_on"
 
 
+@pytest.mark.parametrize("met_on, ok", [(date(2027, 9, 10), True), (date(2027, 9, 11), False),
+                                        (date(2028, 1, 5), False)])
+def test_a_meeting_cannot_be_after_the_cohorts_end(pub, met_on, ok):
+    # Found when the app was tried: meetings dated after the cohort's end (10 Sep 2027) were accepted.
+    at = noon(date(2028, 2, 1))
+    if ok:
+        assert record(pub, on=met_on, at=at).met_on == met_on
+    else:
+        with pytest.raises(ValidationFailed, match="ended on Fri 10 Sep 2027") as refused:
+            record(pub, on=met_on, at=at)
+        assert refused.value.field == "met_on"
+
+
 @pytest.mark.parametrize("notes", ["", "   \n "])
 def test_notes_are_required(pub, notes):
     with pytest.raises(ValidationFailed) as refused:

@@ -112,6 +112,12 @@ def submit_project(project: Project, *, by: User) -> Project:
 
 def approve_project(project: Project, *, by: User, comment: str = "") -> Project:
     _require_coordinator(project, by)
+    if project.is_self_proposal and project.cohort.allocation_published_at is not None:
+        # Approving it now would leave the student allocated to one project and approved for another.
+        raise InvalidState(f"The allocation is published, so “{project.title}” can no longer be approved as "
+                           f"{project.proposed_by.name}'s own project: they stay on the project they were "
+                           "allocated. To change that, move them by hand in a new allocation run, or return "
+                           "or reject this proposal.")
     tell = [project.owner, project.proposed_by] if project.is_self_proposal else [project.owner]
     return _move(project, (SUBMITTED,), APPROVED, by=by, action="project.approved", comment=comment,
                  summary=f"Approved “{project.title}”", tell=tell,

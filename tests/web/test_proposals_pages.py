@@ -710,3 +710,24 @@ def test_my_projects_shows_offered_places_against_the_load_limit(as_, make, coho
     assert "Mine" in page and "Load limit: 4 students" in page
     assert "Places offered (approved or awaiting approval): 1" in page and "please offer more places" in page
     assert as_(student).get(f"/cohorts/{cohort.id}/my-projects").status_code == 403
+
+
+
+def test_after_publication_a_students_own_proposal_is_not_approved_behind_their_allocation(
+        as_, make, cohort, coordinator):
+    # Found when the app was tried: the approval was accepted silently while the student stayed
+    # allocated to another project.
+    from projectflow.matching import services as matching
+    from tests.matching.conftest import build_round, solve
+
+    round_ = build_round(make, cohort, coordinator)
+    proposal = make.proposal(cohort, student=round_.students[0], supervisor=round_.kim, state="submitted")
+    matching.publish_run(solve(cohort, coordinator), by=coordinator)
+    db.session.commit()
+
+    client = as_(coordinator)
+    response = get_form(client, f"/projects/{proposal.id}", submit="Approve").submit(client)
+
+    assert response.status_code == 409
+    assert "The allocation is published" in text(response) and "Ann" in text(response)
+    assert fresh(proposal).state == "submitted"

@@ -183,7 +183,8 @@ class Popularity:
 
 
 def popularity(cohort: Cohort) -> list[Popularity]:
-    """Every approved project with how many students ranked it at each rank, most wanted first."""
+    """Every approved project with how many students ranked it at each rank: the most ranked first, then
+    the most often ranked first."""
     counts: dict[int, dict[int, int]] = defaultdict(dict)
     for project_id, rank, n in db.session.execute(
             select(Preference.project_id, Preference.rank, func.count())
@@ -193,7 +194,34 @@ def popularity(cohort: Cohort) -> list[Popularity]:
     projects = db.session.scalars(select(Project).where(
         Project.cohort_id == cohort.id, Project.state == APPROVED, Project.proposed_by_id.is_(None))).all()
     rows = [Popularity(p, counts.get(p.id, {})) for p in projects]
-    return sorted(rows, key=lambda r: (-r.first_choices, -r.total, r.project.title.lower()))
+    return sorted(rows, key=lambda r: (-r.total, -r.first_choices, r.project.title.lower()))
+
+
+def short_titles(titles: list[str], width: int) -> list[str]:
+    """Each title cut to ``width`` characters, still telling apart titles that begin alike.
+
+    A title that fits is kept whole; a longer one is cut at the end, unless another title would be cut to
+    the same text: then it keeps its beginning and its end ("Machine learning f…of coastal erosion");
+    titles still alike after that get a number."""
+    def head(title: str) -> str:
+        return title if len(title) <= width else title[:width - 1].rstrip() + "…"
+
+    def head_and_tail(title: str) -> str:
+        if len(title) <= width:
+            return title
+        front = title[:width // 2 - 1].rstrip()
+        return front + "…" + title[len(title) - (width - len(front) - 1):].lstrip()
+
+    labels = [head(t) for t in titles]
+    labels = [head_and_tail(t) if labels.count(lab) > 1 else lab for t, lab in zip(titles, labels)]
+    alike = Counter(labels)
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        if alike[lab] > 1:
+            seen[lab] = seen.get(lab, 0) + 1
+            suffix = f" ({seen[lab]})"
+            labels[i] = lab[:width - len(suffix) - 1].rstrip() + "…" + suffix
+    return labels
 
 
 def students_without_preferences(cohort: Cohort) -> list[Enrolment]:

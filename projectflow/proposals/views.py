@@ -343,12 +343,18 @@ def edit_preferences(cohort_id: int, student_id: int | None = None):
 
 # --- the coordinator's overview, settings and load limits ----------------------------------------
 
+OVERVIEW_LABEL_WIDTH = 36   # characters of a project's title beside its bar (the chart clips beyond)
+
+
 @bp.get("/cohorts/<int:cohort_id>/preferences/overview")
 @roles_required(COORDINATOR, ADMIN)
 def overview(cohort_id: int):
     cohort = _cohort_for(cohort_id, manage=True)
     popularity = preferences.popularity(cohort)
+    charted = [r for r in popularity if r.total][:30]
+    labels = preferences.short_titles([r.project.title for r in charted], OVERVIEW_LABEL_WIDTH)
     return render_template("proposals/overview.html", cohort=cohort, popularity=popularity,
+                           chart=list(zip(charted, labels)),
                            unranked=[r for r in popularity if r.total == 0],
                            missing=preferences.students_without_preferences(cohort),
                            short=[r for r in services.supervisor_loads(cohort) if r.short_of_expected],

@@ -712,7 +712,6 @@ def test_my_projects_shows_offered_places_against_the_load_limit(as_, make, coho
     assert as_(student).get(f"/cohorts/{cohort.id}/my-projects").status_code == 403
 
 
-
 def test_after_publication_a_students_own_proposal_is_not_approved_behind_their_allocation(
         as_, make, cohort, coordinator):
     # Found when the app was tried: the approval was accepted silently while the student stayed
@@ -731,3 +730,35 @@ def test_after_publication_a_students_own_proposal_is_not_approved_behind_their_
     assert response.status_code == 409
     assert "The allocation is published" in text(response) and "Ann" in text(response)
     assert fresh(proposal).state == "submitted"
+
+
+def test_the_overview_orders_by_total_then_first_choices_and_tells_alike_titles_apart(
+        as_, make, cohort, coordinator):
+    """Titles that begin alike keep their ends beside the bars (whole on hover); the most ranked project
+    comes first even with fewer first choices; a tie on the total goes to the one ranked first more."""
+    cohort.min_preferences, cohort.max_preferences, cohort.max_choices_per_supervisor = 1, 3, 3
+    stem = "Machine learning methods for the detection of "
+    broad, first, tied = (make.project(cohort, title=stem + end, capacity=5)
+                          for end in ("coastal erosion", "river flooding", "urban heat islands"))
+    for choices in ([first, broad], [first, broad], [tied, broad], [broad, tied]):
+        make.preferences(cohort, make.student(cohort), choices)
+    # totals: broad 4 (1 first), first 2 (2 first), tied 2 (1 first)
+    page = text(as_(coordinator).get(f"/cohorts/{cohort.id}/preferences/overview"))
+    chart = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    labels = re.findall(r'data-project="(\d+)"><title>([^<]*)</title>([^<]*)</text>', chart)
+    assert [int(pid) for pid, _, _ in labels] == [broad.id, first.id, tied.id]
+    assert [full for _, full, _ in labels] == [broad.title, first.title, tied.title]
+    shown = [label for _, _, label in labels]
+    assert len(set(shown)) == 3 and all(len(label) <= 36 for label in shown), shown
+    assert "erosion" in shown[0] and "flooding" in shown[1]
+
+
+@pytest.mark.parametrize("titles, width", [
+    (["Short", "Also short"], 36),
+    (["A" * 50, "A" * 50], 20),
+    (["Same beginning and a long middle part that ends X", "Same beginning and a long middle part that ends Y"], 20),
+])
+def test_short_titles_are_within_the_width_and_all_different(titles, width):
+    from projectflow.proposals.preferences import short_titles
+    labels = short_titles(titles, width)
+    assert len(set(labels)) == len(titles) and all(len(label) <= width for label in labels), labels

@@ -81,7 +81,8 @@ def add_timeline_history(cohort: Cohort, coordinator: User, rng: random.Random) 
                 with clock.frozen(at + timedelta(hours=20)):
                     submissions.submit(milestone, student, files.for_student(milestone, candidates[student.id]),
                                        file_name="final_report_v2.pdf", declared=True,
-                                       form_token=f"demo-{milestone.id}-{student.id}-2", by=student, receipt=False)
+                                       form_token=f"demo-{milestone.id}-{student.id}-2", by=student, receipt=False,
+                                       late_confirmed=True)
                 counts["submissions"] += 1
     counts["meetings"] = _meetings(cohort, placed, rng)
     return counts

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock, once
-from ..core.calendar import WorkingCalendar, local_deadline
+from ..core.calendar import WorkingCalendar, extend_deadline, local_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
@@ -20,6 +20,10 @@ from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTER
 
 FIELDS = ["kind", "title", "phase", "description", "due_at", "cutoff_at", "needs_file", "is_assessed", "components"]
 DEADLINE_TIME = time(16, 0)  # DESIGN.md: deadlines at 16:00 local time
+# An assessed milestone of the typical year closes this many working days after its deadline: past
+# it, every late-penalty preset of DESIGN.md gives no marks, and a late version can no longer quietly
+# replace an on-time one months later.
+ASSESSED_CUTOFF_WORKING_DAYS = 5
 
 
 def _require_coordinator(cohort: Cohort, by: User) -> None:
@@ -44,7 +48,8 @@ def _weekday_on_or_after(day: date, weekday: int) -> date:
 def typical_year(cohort: Cohort) -> list[dict]:
     """DESIGN.md's typical year shifted to the cohort's dates: a project plan in early March and an
     ethics and risk form two weeks later, an interim report at the end of the part-time phase, the
-    final report in the first week of September and the poster a week after it, all at 16:00."""
+    final report in the first week of September and the poster a week after it, all at 16:00 (the
+    assessed ones close ``ASSESSED_CUTOFF_WORKING_DAYS`` working days later: see create_timeline)."""
     y = cohort.academic_year + 1
     zone = cohort.zone
     friday = 4
@@ -81,8 +86,11 @@ def create_timeline(cohort: Cohort, *, by: User) -> list[Milestone]:
         raise InvalidState("This cohort already has a timeline: edit its milestones instead.")
     now = clock.now()
     created = []
+    calendar = working_calendar(cohort)
     for values in typical_year(cohort):
-        milestone = Milestone(cohort_id=cohort.id, created_at=now, updated_at=now, cutoff_at=None, **values)
+        cutoff = extend_deadline(values["due_at"], ASSESSED_CUTOFF_WORKING_DAYS, cohort.zone, calendar) \
+            if values["is_assessed"] else None
+        milestone = Milestone(cohort_id=cohort.id, created_at=now, updated_at=now, cutoff_at=cutoff, **values)
         db.session.add(milestone)
         created.append(milestone)
     db.session.flush()

@@ -11,4 +11,7 @@ class SubmissionForm(FlaskForm):
     file = FileField("Your PDF", validators=[FileRequired("Choose the PDF to submit.")],
                      render_kw={"accept": "application/pdf,.pdf"})
     declaration = BooleanField("I make the declaration above.")
+    late_confirmed = BooleanField("Submit it late anyway",
+                                  description="This version will count instead of your on-time one, with the "
+                                              "late penalty.")
     form_token = HiddenField()

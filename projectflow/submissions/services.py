@@ -45,6 +45,17 @@ def versions(milestone: Milestone, student: User) -> list[Submission]:
                                    .order_by(Submission.version.desc())))
 
 
+def on_time_version_a_late_one_would_replace(milestone: Milestone, student: User) -> Submission | None:
+    """The student's latest on-time version, when their deadline has passed: a new version now would be
+    late, would count instead of it and would carry the late penalty, so the student confirms first."""
+    if effective_deadline(milestone, student).due_at >= clock.now():
+        return None
+    return db.session.scalar(select(Submission).where(Submission.milestone_id == milestone.id,
+                                                      Submission.student_id == student.id,
+                                                      Submission.is_late.is_(False))
+                             .order_by(Submission.version.desc()).limit(1))
+
+
 def check_open(milestone: Milestone, student: User) -> None:
     """InvalidState when the student can no longer submit (past the cut-off, or no file needed)."""
     if not milestone.needs_file:
@@ -61,11 +72,12 @@ def check_open(milestone: Milestone, student: User) -> None:
 
 
 def submit(milestone: Milestone, student: User, stream: BinaryIO, *, file_name: str, declared: bool,
-           form_token: str, by: User, receipt: bool = True) -> tuple[Submission, bool]:
+           form_token: str, by: User, receipt: bool = True, late_confirmed: bool = False) -> tuple[Submission, bool]:
     """Store a new version of the student's file and commit it; returns (submission, created).
 
     The same form sent twice (``form_token`` already used) returns the first submission instead of
-    a second version. ``receipt=False`` sends no e-mail (the demo's history)."""
+    a second version. A late version over an on-time one needs ``late_confirmed``: it would count,
+    penalised, instead of the on-time one. ``receipt=False`` sends no e-mail (the demo's history)."""
     cohort: Cohort = milestone.cohort
     if by.id != student.id or not cohort.is_student(student):
         raise NotAllowed("Only the student submits their own work.")
@@ -78,6 +90,12 @@ def submit(milestone: Milestone, student: User, stream: BinaryIO, *, file_name: 
     if again is not None:
         return again, False
     check_open(milestone, student)
+    on_time = on_time_version_a_late_one_would_replace(milestone, student)
+    if on_time is not None and not late_confirmed:
+        raise ValidationFailed(
+            f"Your version {on_time.version} was on time. This one would be late: it would count instead, with "
+            "the late penalty. Tick “Submit it late anyway” to send it, or keep your on-time version.",
+            field="late_confirmed")
 
     store = file_store()
     received = store.receive(stream, max_bytes=max_upload_bytes())  # UploadRejected (422) on bad files

@@ -45,6 +45,7 @@ def _page(milestone: Milestone, form: SubmissionForm | None = None, status: int 
                            form=form, closed=closed, now=now, declaration=services.DECLARATION,
                            versions=services.versions(milestone, current_user), upcoming=upcoming,
                            max_mb=file_store_limit_mb(), extension_form=extension_form or ExtensionRequestForm(),
+                           on_time=services.on_time_version_a_late_one_would_replace(milestone, current_user),
                            extensions=extensions.history(milestone, current_user),
                            can_request=deadline.due_at > now and extensions.open_request(milestone, current_user) is None,
                            limit=cohort.extension_max_working_days), status
@@ -76,10 +77,11 @@ def submit(milestone_id: int):
     try:
         submission, created = services.submit(milestone, current_user, upload.stream, file_name=upload.filename or "",
                                               declared=bool(form.declaration.data),
-                                              form_token=form.form_token.data or "", by=current_user)
+                                              form_token=form.form_token.data or "", by=current_user,
+                                              late_confirmed=bool(form.late_confirmed.data))
     except DomainError as exc:
         db.session.rollback()
-        target = form.declaration if exc.field == "declaration" else form.file
+        target = form[exc.field] if exc.field in ("declaration", "late_confirmed") else form.file
         target.errors = list(target.errors) + [exc.message]
         return _page(milestone, form, exc.status_code)
     if created:

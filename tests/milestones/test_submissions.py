@@ -82,6 +82,41 @@ def test_a_submission_after_the_deadline_is_late_in_working_days_and_hours(app, 
     assert "Not counted as working days: Sat 06 Mar (Saturday), Sun 07 Mar (Sunday)." in receipt
 
 
+def test_a_late_version_over_an_on_time_one_needs_confirming_and_then_counts(app, login, timeline, student,
+                                                                             february):
+    # Found when the app was tried: an on-time final report was silently replaced months later by a
+    # late version, which then counted.
+    final = timeline["final_report"]
+    c = login(student)
+    assert send(c, final, pdf_bytes(1)).status_code == 302  # in February: on time
+    with clock.frozen(final.due_at + timedelta(hours=1)):
+        page = c.get(f"/milestones/{final.id}").get_data(as_text=True)
+        assert "your version 1 was on time" in main_text(page)
+        refused = send(c, final, pdf_bytes(2))
+        assert refused.status_code == 422
+        assert "Your version 1 was on time. This one would be late" in \
+            field_error(refused.get_data(as_text=True), "late_confirmed")
+        assert count() == 1 and len(stored_files(app)) == 1  # nothing kept of the refused file
+
+        form = get_form(c, f"/milestones/{final.id}", action=f"/milestones/{final.id}/submit")
+        confirmed = form.check("declaration").check("late_confirmed").submit(c, files={"file": (pdf_bytes(2), "r.pdf")})
+    assert confirmed.status_code == 302
+    latest = db.session.scalars(select(Submission).order_by(Submission.version)).all()[-1]
+    assert latest.version == 2 and latest.is_late
+
+
+def test_a_late_version_over_a_late_one_or_before_the_deadline_needs_no_confirming(login, timeline, student,
+                                                                                   february):
+    plan, final = timeline["project_plan"], timeline["final_report"]
+    c = login(student)
+    assert send(c, final, pdf_bytes()).status_code == 302
+    assert send(c, final, pdf_bytes(2)).status_code == 302  # before the deadline: no question
+    assert "late_confirmed" not in c.get(f"/milestones/{final.id}").get_data(as_text=True)
+    with clock.frozen(plan.due_at + timedelta(hours=1)):
+        assert send(c, plan, pdf_bytes()).status_code == 302  # late, over nothing
+        assert send(c, plan, pdf_bytes(2)).status_code == 302  # late, over a late one
+
+
 def test_exactly_at_the_deadline_is_on_time(login, timeline, student):
     plan = timeline["project_plan"]
     with clock.frozen(plan.due_at):

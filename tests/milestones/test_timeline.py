@@ -29,6 +29,10 @@ def test_the_typical_year_lands_on_the_cohorts_dates_at_16_00_london(timeline, c
     assert timeline["interim_report"].due_at.astimezone(LONDON).date() == cohort.part_time_end
     assert [m.phase for m in services.milestones_of(cohort)] == [PART_TIME] * 3 + [FULL_TIME] * 2
     assert final.is_assessed and final.components == ["report"] and not plan.is_assessed
+    # Assessed work closes 5 working days after its deadline, at the same time of day; the rest stays open.
+    assert final.cutoff_at.astimezone(LONDON) == datetime(2027, 9, 10, 16, 0, tzinfo=LONDON)
+    assert timeline["poster"].cutoff_at.astimezone(LONDON) == datetime(2027, 9, 17, 16, 0, tzinfo=LONDON)
+    assert plan.cutoff_at is None and timeline["interim_report"].cutoff_at is None
     assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "timeline.created"))
 
 

@@ -75,6 +75,7 @@ def _pages() -> list[Page]:
             Page(persona, "my students last year", lambda i: f"{P(i)}/allocation/my-students"),
             Page(persona, "progress last year", lambda i: f"{P(i)}/progress"),
             Page(persona, "progress this year", lambda i: f"{C(i)}/progress"),
+            Page(persona, "progress export last year", lambda i: f"{P(i)}/progress.xlsx"),
             Page(persona, "supervision last year", lambda i: f"{P(i)}/meetings/supervision"),
             Page(persona, "notifications", lambda i: "/notifications"),
         ]
@@ -109,6 +110,10 @@ def _pages() -> list[Page]:
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),
         Page("coordinator", "compared run last year", lambda i: f"{P(i)}/allocation/runs/{i.compared_run.id}"),
+        Page("coordinator", "allocation export last year (CSV)", lambda i: f"{P(i)}/allocation/allocation.csv"),
+        Page("coordinator", "allocation export last year (Excel)", lambda i: f"{P(i)}/allocation/allocation.xlsx"),
+        Page("coordinator", "progress export last year (CSV)", lambda i: f"{P(i)}/progress.csv"),
+        Page("coordinator", "progress export last year (Excel)", lambda i: f"{P(i)}/progress.xlsx"),
         Page("coordinator", "preferences entered for a student",
              lambda i: f"{C(i)}/preferences/{i.student_now.id}"),
         Page("admin", "home", lambda i: "/admin"),

@@ -14,7 +14,7 @@ from ..people.models import User
 from ..proposals.models import Project
 from ..solvers import Result
 from . import services
-from .models import PUBLISHED, Allocation, AllocationRun
+from .models import PUBLISHED, SECOND, Allocation, AllocationRun, MarkerAssignment
 
 
 KEY = re.compile(r"\b[pt]\d+\b")
@@ -114,6 +114,32 @@ def published_allocations(cohort: Cohort) -> dict[int, Allocation]:
     return {a.student_id: a for a in db.session.scalars(
         select(Allocation).join(AllocationRun)
         .where(AllocationRun.cohort_id == cohort.id, AllocationRun.state == PUBLISHED))}
+
+
+ALLOCATION_COLUMNS = ("Candidate number", "Student", "E-mail", "Project", "Supervisor", "Co-supervisors", "Rank",
+                      "Second marker")
+
+
+def allocation_rows(run: AllocationRun) -> list[tuple]:
+    """The run's allocation as export rows (``ALLOCATION_COLUMNS``), one per allocated student, by
+    name; read in four queries whatever the cohort's size."""
+    allocations = list(db.session.scalars(
+        select(Allocation).where(Allocation.run_id == run.id)
+        .options(selectinload(Allocation.project).selectinload(Project.co_supervisors))))
+    candidate_of = dict(db.session.execute(select(Enrolment.user_id, Enrolment.candidate_number)
+                                           .where(Enrolment.cohort_id == run.cohort_id)).all())
+    marker_of = {m.allocation_id: m.marker.name for m in db.session.scalars(
+        select(MarkerAssignment).join(Allocation).where(Allocation.run_id == run.id, MarkerAssignment.role == SECOND))}
+
+    def rank(a: Allocation):
+        if a.rank is not None:
+            return a.rank
+        return "own proposal" if a.is_fixed else "placed by hand" if a.is_moved else ""
+
+    allocations.sort(key=lambda a: (a.student.name.lower(), a.student_id))
+    return [(candidate_of.get(a.student_id, ""), a.student.name, a.student.email, a.project.title, a.supervisor.name,
+             "; ".join(sorted(u.name for u in a.project.co_supervisors)), rank(a), marker_of.get(a.id, ""))
+            for a in allocations]
 
 
 def _compare(run: AllocationRun, standing: Result, chosen: dict[str, str]) -> Comparison | None:

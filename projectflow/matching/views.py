@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
-from ..core import clock
+from ..core import clock, sheets
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
@@ -176,6 +176,18 @@ def download(cohort_id: int, run_id: int, name: str):
     filename = f"{run.cohort.programme_code}-{run.cohort.academic_year}-run{run.number}-{name}.json"
     return Response(json.dumps(data, indent=1, ensure_ascii=False) + "\n", mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/allocation.<any(csv, xlsx):fmt>")
+@login_required
+def export(cohort_id: int, fmt: str):
+    """The published allocation as a spreadsheet (columns: README, "Exports")."""
+    cohort = _cohort(cohort_id)
+    published = services.published_run(cohort)
+    if published is None:
+        abort(404, description="The cohort has no published allocation to download yet.")
+    return sheets.download(queries.ALLOCATION_COLUMNS, queries.allocation_rows(published), fmt,
+                           f"{cohort.programme_code}-{cohort.academic_year}-allocation", title="Allocation")
 
 
 @bp.get("/mine")

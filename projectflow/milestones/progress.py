@@ -94,3 +94,33 @@ def next_due(rows: list[Status]) -> Status | None:
     """The first milestone still to hand in (or still ahead, for those without a file)."""
     now = clock.now()
     return next((r for r in rows if r.submission is None and r.due_at > now), None)
+
+
+def table(cohort: Cohort, students: list[User]) -> tuple[list[str], list[tuple]]:
+    """The progress grid of ``students`` as export columns and rows: who they are, then five columns
+    per milestone (its state as the grid shows it, the student's deadline, when they submitted, working
+    days late, extension granted/requested). A few queries whatever the number of students."""
+    from ..cohorts.models import Enrolment
+    from ..matching.queries import published_allocations
+
+    milestones = milestones_of(cohort)
+    found = statuses(cohort, [s.id for s in students])
+    candidate_of = dict(db.session.execute(select(Enrolment.user_id, Enrolment.candidate_number)
+                                           .where(Enrolment.cohort_id == cohort.id)).all())
+    allocated = published_allocations(cohort)
+    columns = ["Candidate number", "Student", "Supervisor"]
+    for m in milestones:
+        columns += [m.title, f"{m.title}: due", f"{m.title}: submitted at", f"{m.title}: working days late",
+                    f"{m.title}: extension"]
+    rows = []
+    for s in students:
+        a = allocated.get(s.id)
+        row = [candidate_of.get(s.id, ""), s.name, a.supervisor.name if a else ""]
+        for m in milestones:
+            st = found[(s.id, m.id)]
+            sub = st.submission
+            flag = "granted" if st.extension else "requested" if st.request else ""
+            row += [st.label, st.due_at, sub.submitted_at if sub else None,
+                    sub.late_working_days if sub and sub.is_late else None, flag]
+        rows.append(tuple(row))
+    return columns, rows

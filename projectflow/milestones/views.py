@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 
 from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
-from ..core import clock, once
+from ..core import clock, once, sheets
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import show_error
@@ -161,31 +161,48 @@ def my_timeline(cohort_id: int):
                            today=date.today(), next_due=progress.next_due(rows))
 
 
+def _grid_students(cohort: Cohort) -> tuple[list[User], bool]:
+    """The students whose progress the current user sees (the grid's rows and its export's), and
+    whether they manage the cohort."""
+    from ..matching.services import students_of
+
+    manage = cohort.can_manage(current_user)
+    require(manage or cohort.staff_member(current_user) is not None, "The progress grid is for staff.")
+    if manage:
+        return sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower()), True
+    # Their supervised students and, once published, the students whose work they second-mark:
+    # a granted extension must be visible to every marker.
+    from ..matching.second_markers import marked_by
+
+    mine = {a.student.id: a.student for a in students_of(cohort, current_user) + marked_by(cohort, current_user)}
+    return sorted(mine.values(), key=lambda u: u.name.lower()), False
+
+
 @bp.get("/cohorts/<int:cohort_id>/progress")
 @login_required
 def progress_grid(cohort_id: int):
     """Students x milestones at a glance: a supervisor's own students; every student for a coordinator."""
     from ..matching.queries import published_allocations
-    from ..matching.services import students_of
 
     cohort = _cohort(cohort_id)
-    manage = cohort.can_manage(current_user)
-    require(manage or cohort.staff_member(current_user) is not None, "The progress grid is for staff.")
-    if manage:
-        students = sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower())
-    else:
-        # Their supervised students and, once published, the students whose work they second-mark:
-        # a granted extension must be visible to every marker.
-        from ..matching.second_markers import marked_by
-
-        mine = {a.student.id: a.student for a in students_of(cohort, current_user) + marked_by(cohort, current_user)}
-        students = sorted(mine.values(), key=lambda u: u.name.lower())
+    students, manage = _grid_students(cohort)
     milestones = services.milestones_of(cohort)
     grid = progress.statuses(cohort, [s.id for s in students])
     supervisors = published_allocations(cohort) if manage else {}
     return render_template("milestones/progress.html", cohort=cohort, students=students, milestones=milestones,
                            grid=grid, manage=manage, supervisors=supervisors, labels=progress.LABELS,
                            badges=progress.BADGES)
+
+
+@bp.get("/cohorts/<int:cohort_id>/progress.<any(csv, xlsx):fmt>")
+@login_required
+def progress_export(cohort_id: int, fmt: str):
+    """The progress grid as a spreadsheet: the same rows as the page (columns: README, "Exports")."""
+    cohort = _cohort(cohort_id)
+    students, _ = _grid_students(cohort)
+    columns, rows = progress.table(cohort, students)
+    return sheets.download(columns, rows, fmt, f"{cohort.programme_code}-{cohort.academic_year}-progress",
+                           title="Progress", zone=cohort.zone)
 
 
 # --- extensions ----------------------------------------------------------------------------------

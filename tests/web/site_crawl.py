@@ -24,7 +24,7 @@ from tests.conftest import test_config as app_config  # (not named test_*: pytes
 from tests.forms import Form, get_form, parse_forms
 
 PER_ROUTE = 3
-NOT_PAGES = re.compile(r"\.(zip|json|ics|pdf|csv)$|^/static/")
+NOT_PAGES = re.compile(r"\.(zip|json|ics|pdf|csv|xlsx)$|^/static/")
 NOW = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)  # the demo's "today": the proposal round is open
 HREF = re.compile(r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 

@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 RESET  ?=
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Links in e-mails and calendar feeds point at the address served, unless the environment says otherwise.
+export PROJECTFLOW_BASE_URL ?= http://$(HOST):$(PORT)
 PYTEST_ARGS ?=
 # One pytest worker per core, each with its own database; a module's tests stay on one worker
 # (several build their data once per module). `make test TEST_WORKERS=0` runs in one process.

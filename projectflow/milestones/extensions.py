@@ -30,6 +30,22 @@ def open_request(milestone: Milestone, student: User) -> Extension | None:
                                                      Extension.state == REQUESTED))
 
 
+def why_no_request(milestone: Milestone, student: User) -> str | None:
+    """Why the student cannot ask for an extension of this milestone now, or None when they can."""
+    if clock.now() >= effective_deadline(milestone, student).due_at:
+        return ("The deadline has passed, so an extension can no longer be requested here. Contact the "
+                "coordinator about mitigating circumstances.")
+    if open_request(milestone, student) is not None:
+        return "You already have a request waiting for this milestone."
+    granted = db.session.scalar(select(Extension.id).where(Extension.milestone_id == milestone.id,
+                                                           Extension.student_id == student.id,
+                                                           Extension.state == GRANTED).limit(1))
+    if granted is not None:
+        # A second request would let extensions add up past the cohort's longest extension.
+        return "You were granted an extension of this milestone already: for more time, contact the coordinator."
+    return None
+
+
 def history(milestone: Milestone, student: User) -> list[Extension]:
     return list(db.session.scalars(select(Extension).where(Extension.milestone_id == milestone.id,
                                                            Extension.student_id == student.id)
@@ -44,12 +60,9 @@ def request_extension(milestone: Milestone, student: User, *, reason: str, evide
         raise NotAllowed("Students ask for their own extensions.")
     if not reason.strip():
         raise ValidationFailed("Say why you need more time: the coordinator decides on your reason.", field="reason")
-    deadline = effective_deadline(milestone, student)
-    if clock.now() >= deadline.due_at:
-        raise InvalidState("The deadline has passed, so an extension can no longer be requested here. Contact the "
-                           "coordinator about mitigating circumstances.")
-    if open_request(milestone, student) is not None:
-        raise InvalidState("You already have a request waiting for this milestone.")
+    refusal = why_no_request(milestone, student)
+    if refusal:
+        raise InvalidState(refusal)
     extension = Extension(milestone=milestone, student=student, state=REQUESTED, reason=reason.strip(),
                           requested_at=clock.now(), requested_by_id=by.id)
     if evidence is not None:

@@ -48,7 +48,9 @@ class ClosuresForm(FlaskForm):
 
 
 class ExtensionRequestForm(FlaskForm):
-    reason = TextAreaField("Why you need more time", validators=[DataRequired(), Length(max=5000)],
+    reason = TextAreaField("Why you need more time",
+                           validators=[DataRequired("Say why you need more time: the coordinator decides on your "
+                                                    "reason."), Length(max=5000)],
                            render_kw={"rows": 3})
     evidence = FileField("Evidence (optional PDF)", render_kw={"accept": "application/pdf,.pdf"},
                          description="A doctor's note, for example. Only the coordinators see it.")

@@ -47,7 +47,7 @@ def _page(milestone: Milestone, form: SubmissionForm | None = None, status: int 
                            max_mb=file_store_limit_mb(), extension_form=extension_form or ExtensionRequestForm(),
                            on_time=services.on_time_version_a_late_one_would_replace(milestone, current_user),
                            extensions=extensions.history(milestone, current_user),
-                           can_request=deadline.due_at > now and extensions.open_request(milestone, current_user) is None,
+                           no_request=extensions.why_no_request(milestone, current_user),
                            limit=cohort.extension_max_working_days), status
 
 

@@ -124,3 +124,22 @@ def test_the_pages_from_request_to_decision(client, login, timeline, cohort, coo
     c.post("/logout")
     page = main_text(login(student).get(f"/milestones/{plan.id}").get_data(as_text=True))
     assert "Extended from Fri 05 Mar 16:00" in page and "Wed 10 Mar 2027 16:00" in page
+    # The student sees what they sent, and after a grant is not offered another request.
+    student_page = login(student).get(f"/milestones/{plan.id}").get_data(as_text=True)
+    assert "Your reason: Broken laptop." in main_text(student_page)
+    assert f'href="/extensions/{asked.id}/evidence"' in student_page
+    assert c.get(f"/extensions/{asked.id}/evidence").status_code == 200
+    assert "Send the request" not in student_page and "Ask for an extension" not in student_page
+    assert "granted an extension of this milestone already" in main_text(student_page)
+    again = c.post(f"/milestones/{plan.id}/extension", data={"reason": "More please."})
+    assert again.status_code == 409 and "granted an extension" in again.get_data(as_text=True)
+    assert len(extensions.history(plan, student)) == 1
+
+
+def test_an_empty_reason_says_what_is_missing(client, login, timeline, student, february):
+    plan = timeline["project_plan"]
+    c = login(student)
+    response = get_form(c, f"/milestones/{plan.id}", submit="Send the request").set("reason", "  ").submit(c)
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "reason") == \
+        "Say why you need more time: the coordinator decides on your reason."

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core import audit, clock, once
 from ..core.errors import ValidationFailed
+from ..core.text import counted
 from ..extensions import db
 from ..people.models import ROLE_LABELS, STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
 from ..people.services import clean_keywords
@@ -61,8 +62,8 @@ class ImportReport:
     emails: dict[str, list[str]] = field(default_factory=lambda: {"students": [], "staff": []})
 
     def summary(self) -> str:
-        parts = [f"{self.students_enrolled} students enrolled", f"{self.staff_added} staff added",
-                 f"{self.new_accounts} new accounts"]
+        parts = [counted(self.students_enrolled, "student enrolled"), f"{self.staff_added} staff added",
+                 counted(self.new_accounts, "new account", "new accounts")]
         if self.already_in_cohort:
             parts.append(f"{self.already_in_cohort} already in the cohort (unchanged)")
         return ", ".join(parts)

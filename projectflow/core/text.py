@@ -29,3 +29,15 @@ def render_markdown(source: str | None) -> Markup:
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                       url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     return Markup(clean)
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 page", "2 pages", "1 student enrolled" (``noun`` may
+    carry words after the counted one: "student enrolled" -> "students enrolled")."""
+    if n == 1:
+        return f"{n} {noun}"
+    if plural is None:
+        first, _, rest = noun.partition(" ")
+        plural = (first[:-1] + "ies" if first.endswith("y") and first[-2:-1] not in "aeiou" else
+                  first + "es" if first.endswith(("s", "x", "ch", "sh")) else first + "s") + (f" {rest}" if rest else "")
+    return f"{n} {plural}"

@@ -17,7 +17,7 @@ from .auth import current_view_role
 from .forms import CleanRequest
 from .ids import IdConverter
 from .errors import DomainError
-from .text import render_markdown
+from .text import counted, render_markdown
 
 # No inline scripts or styles anywhere: every script and stylesheet is a file served from the package.
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -60,6 +60,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"view_role": current_view_role()})
     app.jinja_env.filters["local"] = local_time
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["counted"] = counted
     app.jinja_env.filters["until"] = time_until
 
 

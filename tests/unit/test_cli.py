@@ -39,7 +39,7 @@ def test_import_people_imports_the_file_and_prints_a_summary(run, make, tmp_path
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Imported i460.csv into {cohort.title}: "
-                             "1 students enrolled, 1 staff added, 2 new accounts.\n")
+                             "1 student enrolled, 1 staff added, 2 new accounts.\n")
     db.session.expire_all()
     assert [e.student.email for e in cohort.enrolments] == ["ada@example.ac.uk"]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cohort.people_imported")).one()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, has_request_context, redirect, render_template, url_for
+from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select, update
@@ -12,25 +12,45 @@ from ..cohorts.services import cohorts_managed_by
 from ..core import clock
 from ..proposals.models import WITH_SUPERVISOR, PreferenceList, Project
 from ..core.audit import AuditEvent
+from ..core.forms import page_number
 from ..core.notifications import Notification, unread_count
 from ..core.auth import current_view_role, roles_required
 from ..extensions import db
 from ..matching.models import PUBLISHED, Allocation, AllocationRun
+from ..people.forms import SwitchCohortForm
 from ..people.models import ADMIN, COORDINATOR, ROLES, STAFF, STUDENT, User, UserRole
 
 bp = Blueprint("home", __name__)
 
 
+NAV_COHORT_KEY = "nav_cohort_id"
+
+# The pages of each role that the navigation opens in its current cohort (templates/_nav.html), and
+# the ones the cohort switcher may return to in the chosen cohort.
+COHORT_PAGES = {
+    STUDENT: ("proposals.catalogue", "proposals.edit_preferences", "matching.mine", "milestones.my_timeline",
+              "meetings.log"),
+    STAFF: ("proposals.my_projects", "proposals.catalogue", "matching.my_students", "milestones.progress_grid",
+            "meetings.supervision"),
+    COORDINATOR: ("proposals.queue", "matching.runs", "milestones.timeline", "milestones.progress_grid",
+                  "meetings.overdue_report", "proposals.overview"),
+}
+
+
 @bp.app_context_processor
 def _navigation() -> dict:
-    """The cohort the navigation links point into, and the unread notification count."""
+    """The cohorts of the role being viewed (newest first), the one the navigation links point into,
+    and the unread notification count."""
     if not has_request_context() or not current_user.is_authenticated:
         return {}
-    return {"nav_cohort": nav_cohort(current_view_role()), "unread_notifications": unread_count(current_user)}
+    cohorts = nav_cohorts(current_view_role())
+    return {"nav_cohorts": cohorts, "nav_cohort": current_cohort(cohorts),
+            "nav_cohort_pages": COHORT_PAGES.get(current_view_role(), ()),
+            "unread_notifications": unread_count(current_user)}
 
 
-def nav_cohort(role: str | None) -> Cohort | None:
-    """The person's most recent cohort in the role they are viewing as."""
+def nav_cohorts(role: str | None) -> list[Cohort]:
+    """The person's cohorts in the role they are viewing as, most recent first."""
     if role == STUDENT:
         query = select(Cohort).join(Enrolment).where(Enrolment.user_id == current_user.id)
     elif role == STAFF:
@@ -39,8 +59,33 @@ def nav_cohort(role: str | None) -> Cohort | None:
         query = select(Cohort).join(CohortStaff).where(CohortStaff.user_id == current_user.id,
                                                        CohortStaff.is_coordinator.is_(True))
     else:
-        return None
-    return db.session.scalar(query.order_by(Cohort.academic_year.desc(), Cohort.id.desc()).limit(1))
+        return []
+    return list(db.session.scalars(query.order_by(Cohort.academic_year.desc(), Cohort.id.desc())))
+
+
+def current_cohort(cohorts: list[Cohort]) -> Cohort | None:
+    """The cohort the navigation points into: the one of the page being viewed if it is one of the
+    person's, else the one they chose with the switcher, else the most recent."""
+    by_id = {c.id: c for c in cohorts}
+    viewed = (request.view_args or {}).get("cohort_id")
+    chosen = session.get(NAV_COHORT_KEY)
+    return by_id.get(viewed) or by_id.get(chosen) or (cohorts[0] if cohorts else None)
+
+
+@bp.post("/switch-cohort")
+@login_required
+def switch_cohort():
+    """The navigation's cohort switcher: remembers the choice and shows the same page in that cohort."""
+    form = SwitchCohortForm()
+    role = current_view_role()
+    mine = {c.id for c in nav_cohorts(role)}
+    if not form.validate_on_submit() or form.cohort_id.data not in mine:
+        flash("Choose one of your cohorts.", "danger")
+        return redirect(url_for("home.index")), 303
+    session[NAV_COHORT_KEY] = form.cohort_id.data
+    if form.stay.data in COHORT_PAGES.get(role, ()):
+        return redirect(url_for(form.stay.data, cohort_id=form.cohort_id.data))
+    return redirect(url_for("home.index"))
 
 
 @bp.get("/")
@@ -116,12 +161,20 @@ def _people_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:
     return counts
 
 
+NOTIFICATIONS_PER_PAGE = 25
+
+
 @bp.get("/notifications")
 @login_required
 def notifications():
-    items = db.session.scalars(select(Notification).where(Notification.user_id == current_user.id)
-                               .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200)).all()
-    return render_template("home/notifications.html", items=items, form=FlaskForm())
+    """The person's notifications, newest first, a page at a time; ``?show=unread`` keeps the unread."""
+    show = "unread" if request.args.get("show") == "unread" else "all"
+    query = (select(Notification).where(Notification.user_id == current_user.id)
+             .order_by(Notification.created_at.desc(), Notification.id.desc()))
+    if show == "unread":
+        query = query.where(Notification.read_at.is_(None))
+    page = db.paginate(query, page=page_number(), per_page=NOTIFICATIONS_PER_PAGE, error_out=False)
+    return render_template("home/notifications.html", page=page, items=page.items, show=show, form=FlaskForm())
 
 
 @bp.post("/notifications/read")

@@ -36,6 +36,13 @@ class SwitchRoleForm(FlaskForm):
     role = HiddenField(validators=[DataRequired()])
 
 
+class SwitchCohortForm(FlaskForm):
+    """The navigation's cohort switcher: ``cohort_id`` is checked against the person's cohorts by the
+    view; ``stay`` names the page to show in the chosen cohort (anything else goes to the home page)."""
+    cohort_id = IntegerField("Cohort", validators=[InputRequired()])
+    stay = HiddenField()
+
+
 class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)],
                        filters=[strip])

@@ -1,12 +1,17 @@
-"""Reaching things in a real browser: the preferences overview's chart keeps each title beside its bar
-(never over it) and tells apart titles that begin alike."""
+"""Reaching things in a real browser: the cohort switcher from the keyboard and without JavaScript; the
+preferences overview's chart keeps each title beside its bar (never over it) and tells apart titles that
+begin alike."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from projectflow.extensions import db
 from tests.browser.test_sign_in import sign_in
+from tests.factories import Factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.csrf]
 
@@ -34,3 +39,37 @@ def test_the_overview_chart_keeps_titles_off_their_bars(page, live_server, make,
     assert len({b["label"] for b in boxes}) == 3, boxes
     for box in boxes:
         assert box["clipped"] and box["clipRight"] < box["barLeft"], box
+
+
+def test_the_cohort_switcher_works_from_the_keyboard_without_javascript(
+        browser, live_server, make, screenshot):
+    """Tab to the switcher, choose last year with the arrow keys, press Enter on Show: the same page opens
+    in last year's cohort, and the navigation's links point there; no script is needed."""
+    coordinator = make.coordinator(name="Dr Cora Ordinator")
+    this_year = make.cohort(coordinator=coordinator, code="AML", year=2026)
+    last_year = make.cohort(coordinator=coordinator, code="AML", year=2025)
+    db.session.commit()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server("/login"))
+        page.get_by_label("E-mail address").fill(coordinator.email)
+        page.get_by_label("Password").fill(Factories.PASSWORD)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+        page.goto(live_server(f"/cohorts/{this_year.id}/progress"))
+        switcher = page.get_by_label("Cohort", exact=True)
+        expect(switcher).to_have_value(str(this_year.id))
+        switcher.focus()
+        switcher.select_option(str(last_year.id))   # what the arrow keys do on a focused select
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Show this cohort")).to_be_focused()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(f"/cohorts/{last_year.id}/progress$"))
+        expect(page.get_by_label("Cohort", exact=True)).to_have_value(str(last_year.id))
+        expect(page.get_by_role("link", name="Timeline")).to_have_attribute(
+            "href", f"/cohorts/{last_year.id}/timeline")
+        screenshot(page, "cohort-switcher-no-js")
+    finally:
+        context.close()

@@ -75,6 +75,7 @@ TABLE = [
     E("GET /notifications",                                           "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("POST /notifications/read",                                     "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("POST /switch-role",                                            "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
+    E("POST /switch-cohort",                                          "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("GET /static/css/app.css",                                      "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     # --- accounts
     E("GET /login",                                                   "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),

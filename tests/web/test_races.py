@@ -71,6 +71,13 @@ class World:
         return cohort
 
     @cached_property
+    def last_year(self):
+        """A second cohort of the coordinator's, a year older: the navigation offers a cohort switcher."""
+        cohort = self.make.cohort(coordinator=self.coordinator, year=self.cohort.academic_year - 1)
+        db.session.commit()
+        return cohort
+
+    @cached_property
     def admin(self) -> User:
         return self.make.admin(name="Ada Admin")
 
@@ -260,6 +267,9 @@ CASES: dict[str, Case] = {
                                     told=(409, 410)),
     "/switch-role": Case(as_("coordinator"), lambda w: "/notifications", action=lambda w: "/switch-role",
                          having=lambda w: {"role": "staff"}, traceless=True),
+    "/switch-cohort": Case(as_("coordinator"), lambda w: (w.last_year, "/notifications")[1],
+                           action=lambda w: "/switch-cohort", fill=sets(cohort_id=lambda w: str(w.last_year.id)),
+                           traceless=True),
     "/notifications/read": Case(as_("student"), lambda w: (w.unread, "/notifications")[1],
                                 action=lambda w: "/notifications/read", final=_all_read, traceless=True),
     "/calendar": Case(as_("student"), lambda w: "/calendar"),

@@ -45,7 +45,10 @@ class ProposalForm(FlaskForm):
     """A student's own project idea."""
 
     title = StringField("Working title", validators=[DataRequired(), Length(max=200)])
-    supervisor = SelectField("Supervisor who is willing", coerce=int, validators=[InputRequired()],
+    # Nobody is chosen until the student chooses: a pre-selected name was sent by students who never
+    # looked at the field.
+    supervisor = SelectField("Supervisor who is willing", coerce=lambda v: int(v) if str(v or "").strip() else None,
+                             validators=[DataRequired("Choose the member of staff who agreed to supervise you.")],
                              description="Ask them first; they will be asked to accept.")
     aims = TextAreaField("Aims", validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 4})
     method = TextAreaField("Method", validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 4})

@@ -52,9 +52,9 @@ def _project_form(cohort: Cohort, **kw) -> ProjectForm:
 
 def _proposal_form(cohort: Cohort, **kw) -> ProposalForm:
     form = ProposalForm(**kw)
-    form.supervisor.choices = [SelectChoice(s.user_id, s.member.name) for s in
-                               sorted(cohort.staff, key=lambda s: s.member.name.lower())
-                               if s.member.staff_profile is not None and s.member.is_active]
+    form.supervisor.choices = [SelectChoice("", "Choose the supervisor you asked")] + [
+        SelectChoice(s.user_id, s.member.name) for s in sorted(cohort.staff, key=lambda s: s.member.name.lower())
+        if s.member.staff_profile is not None and s.member.is_active]
     return form
 
 

@@ -762,3 +762,19 @@ def test_short_titles_are_within_the_width_and_all_different(titles, width):
     from projectflow.proposals.preferences import short_titles
     labels = short_titles(titles, width)
     assert len(set(labels)) == len(titles) and all(len(label) <= width for label in labels), labels
+
+
+def test_the_proposal_form_preselects_no_supervisor(as_, cohort, supervisor, student):
+    # Found when the app was tried: the first member of staff was pre-selected, and sent unread.
+    client = as_(student)
+    form = get_form(client, f"/cohorts/{cohort.id}/proposal/new", has_field="aims")
+    assert form.get("supervisor") == ""
+    for name, value in PROPOSAL_FORM.items():
+        form.set(name, value)
+
+    response = form.submit(client)
+
+    assert response.status_code == 422
+    assert field_error(text(response), "supervisor") == "Choose the member of staff who agreed to supervise you."
+    assert count(Project) == 0
+    assert form.select("supervisor", str(supervisor.id)).submit(client).status_code == 302

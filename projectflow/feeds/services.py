@@ -102,7 +102,9 @@ class FeedEvent:
 
     @property
     def summary(self) -> str:
-        return f"{self.milestone.title} ({self.cohort.programme_code})" + (" (extended)" if self.is_extended else "")
+        # Code and year: a coordinator's feed holds this year's and last year's cohort of one programme.
+        return (f"{self.milestone.title} ({self.cohort.programme_code} {self.cohort.year_label})"
+                + (" (extended)" if self.is_extended else ""))
 
 
 def feed_events(user: User) -> list[FeedEvent]:

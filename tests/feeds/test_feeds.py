@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from icalendar import Calendar
@@ -211,3 +211,20 @@ def test_regenerate_feed_service(app, student):
     assert feeds.user_for_token(token) == student
     assert feeds.feed_url(token) == f"{BASE}/calendar/{token}.ics"
     assert feeds.user_for_token(token[:-1]) is None and feeds.user_for_token("") is None
+
+
+def test_a_coordinators_feed_tells_two_cohorts_of_one_programme_apart(app, login, make, cohort, coordinator,
+                                                                      timeline):
+    # Found when the app was tried: last year's and this year's "Final report (I460)" looked the same.
+    from projectflow.milestones import services as timeline_services
+
+    later = make.cohort(coordinator=coordinator, code=cohort.programme_code, year=2027)
+    with clock.frozen(datetime(2027, 11, 20, 9, tzinfo=timezone.utc)):
+        timeline_services.create_timeline(later, by=coordinator)
+        db.session.commit()
+    c = login(coordinator, role="coordinator")
+    summaries = sorted(str(e["SUMMARY"]) for e in events_of(app, new_address(c)).values()
+                       if str(e["SUMMARY"]).startswith("Final report"))
+    assert summaries == [f"Final report ({cohort.programme_code} 2026-27)",
+                         f"Final report ({cohort.programme_code} 2027-28)"]
+

@@ -150,7 +150,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
         previous = _cohort_with_people(year - 1, coordinator, seed, n_students=PREVIOUS_STUDENTS,
                                        student_seed=seed + year - 1)
     with clock.frozen(datetime(year - 1, 11, 3, 9, tzinfo=timezone.utc)):
-        add_proposal_round(previous, coordinator, random.Random(seed + 2))
+        add_proposal_round(previous, coordinator, random.Random(seed + 2), open_round=False)
     mail.discard_queued()
     db.session.commit()
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))

@@ -104,8 +104,12 @@ def _area_of(member: User) -> str:
     return next((k for k in expertise if k in TOPICS), "machine learning")
 
 
-def add_proposal_round(cohort: Cohort, coordinator: User, rng: random.Random) -> dict[str, int]:
-    """Projects (about 1.5 per student), proposals in each state, bookmarks and preferences."""
+def add_proposal_round(cohort: Cohort, coordinator: User, rng: random.Random, *,
+                       open_round: bool = True) -> dict[str, int]:
+    """Projects (about 1.5 per student), proposals in each state, bookmarks and preferences.
+
+    ``open_round=False`` (last year's round, long over): the proposal sent to the demo staff login was
+    answered then, so nothing of last year waits for anybody."""
     zone = cohort.zone
     # DESIGN.md: preferences are due early in December, at 14:00.
     cohort.preferences_deadline_at = datetime.combine(date(cohort.academic_year, 12, 4), time(14, 0), zone)
@@ -165,6 +169,9 @@ def add_proposal_round(cohort: Cohort, coordinator: User, rng: random.Random) ->
         if fate == "draft":
             continue
         services.send_to_supervisor(proposal, by=student)
+        if fate == "with_supervisor" and not open_round:
+            services.respond_as_supervisor(proposal, accept=False, by=supervisor,
+                                           comment="I could not take another student that year.")
         if fate == "with_supervisor":
             continue
         if fate == "declined":

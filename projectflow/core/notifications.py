@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from . import clock, mail
+from .text import shortened
 from .types import UTCDateTime
 
 
@@ -38,7 +39,7 @@ def notify(people: Iterable, message: str, *, link: str | None = None, cohort=No
         db.session.add(Notification(user_id=person.id, cohort_id=getattr(cohort, "id", None),
                                     message=message, link=link, created_at=now))
         if email:
-            mail.queue(mail.build(person.email, subject or "projectflow: " + message[:60], "notification",
+            mail.queue(mail.build(person.email, subject or "projectflow: " + shortened(message, 60), "notification",
                                   person=person, message=message, link=link))
     return len(told)
 

@@ -41,3 +41,15 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
         plural = (first[:-1] + "ies" if first.endswith("y") and first[-2:-1] not in "aeiou" else
                   first + "es" if first.endswith(("s", "x", "ch", "sh")) else first + "s") + (f" {rest}" if rest else "")
     return f"{n} {plural}"
+
+
+def shortened(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with "…" when cut (an e-mail
+    subject made from a message: never half a word)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    if " " in cut and not text[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:.–-") + "…"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projectflow.core.text import counted
+from projectflow.core.text import counted, shortened
 
 
 @pytest.mark.parametrize("n, noun, plural, written", [
@@ -15,3 +15,30 @@ from projectflow.core.text import counted
 ])
 def test_counted(n, noun, plural, written):
     assert counted(n, noun, plural) == written
+
+
+@pytest.mark.parametrize("text, limit, written", [
+    ("Your project is approved.", 60, "Your project is approved."),
+    ("The deadline of “Final report” is now Fri 10 Sep 2027 16:00 (an extension you were granted still applies).",
+     60, "The deadline of “Final report” is now Fri 10 Sep 2027 16:00…"),
+    ("abcdefghij klmnop", 12, "abcdefghij…"),
+    ("abcdefghijklmnop", 8, "abcdefg…"),  # one long word: cut, there is no boundary
+    ("Ten words, and then the rest of it", 11, "Ten words…"),
+])
+def test_shortened_never_cuts_a_word(text, limit, written):
+    assert shortened(text, limit) == written
+    assert len(shortened(text, limit)) <= limit
+
+
+def test_a_notifications_subject_ends_on_a_whole_word(app, make):
+    # Found when the app was tried: "projectflow: ... is now Fri 10 Sep 2027 16:00 (an exten".
+    from projectflow.core import mail
+    from projectflow.core.notifications import notify
+    from projectflow.extensions import db
+
+    person = make.student()
+    notify([person], "The deadline of “Final report” is now Fri 10 Sep 2027 16:00 (an extension you were "
+                     "granted still applies).")
+    [message] = db.session.info[mail._OUTBOX]
+    assert message["Subject"] == "projectflow: The deadline of “Final report” is now Fri 10 Sep 2027 16:00…"
+    mail.discard_queued()

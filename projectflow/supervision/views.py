@@ -3,19 +3,21 @@ confirm buttons, and the coordinator's report of students overdue a meeting."""
 
 from __future__ import annotations
 
-from itertools import chain
+from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest
 
 from ..cohorts.models import Cohort
 from ..core import once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
-from ..core.forms import show_error
+from ..core.forms import page_number, search_text, show_error
 from ..extensions import db
 from ..matching.services import allocation_of, published_run
+from . import log_pages
 from . import services as meetings
 from .forms import MeetingForm
 from .models import Meeting
@@ -71,14 +73,42 @@ def log(cohort_id: int):
     return _render_log(cohort, form, 422)
 
 
+MEETINGS_PER_PAGE = 50
+
+
+def _log_filter(allocations) -> log_pages.LogFilter:
+    """The filters of the supervision log from the query string; a date that is not one is refused."""
+    dates = {}
+    for name in ("since", "until"):
+        raw = search_text(name)
+        try:
+            dates[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise BadRequest(f"“{raw}” is not a date: write it as 2026-03-01, or leave it empty.") from None
+    state = request.args.get("state")
+    return log_pages.LogFilter(
+        student_id=request.args.get("student", type=int) if request.args.get("student", type=int) in
+        {a.student_id for a in allocations} else None,
+        supervisor_id=request.args.get("supervisor", type=int) if request.args.get("supervisor", type=int) in
+        {a.supervisor_id for a in allocations} else None,
+        state=state if state in (log_pages.CONFIRMED, log_pages.AWAITING) else None, **dates)
+
+
 def _render_supervision(cohort: Cohort, status: int = 200):
     manage = cohort.can_manage(current_user)
     allocations = meetings.all_allocations(cohort) if manage else meetings.supervised_by(cohort, current_user)
-    logs = meetings.logs_of(cohort, [a.student_id for a in allocations])
+    chosen = _log_filter(allocations)
+    shown = log_pages.students_in(allocations, chosen)
+    ids = [a.student_id for a in shown]
+    page = db.paginate(log_pages.meetings_query(cohort.id, ids, chosen), page=page_number(),
+                       per_page=MEETINGS_PER_PAGE, error_out=False)
+    totals = log_pages.totals(cohort.id, ids)
     return render_template("supervision/supervision.html", cohort=cohort, allocations=allocations,
-                           logs=logs, manage=manage, confirm_form=FlaskForm(),
-                           confirmable=meetings.confirmable(list(chain(*logs.values())), allocations,
-                                                            current_user)), status
+                           groups=log_pages.grouped(allocations, page.items), page=page, chosen=chosen,
+                           totals=totals, never=[a for a in shown if a.student_id not in totals],
+                           supervisors=sorted({a.supervisor for a in allocations}, key=lambda u: u.name.lower()),
+                           manage=manage, confirm_form=FlaskForm(),
+                           confirmable=meetings.confirmable(page.items, allocations, current_user)), status
 
 
 @bp.get("/cohorts/<int:cohort_id>/meetings/supervision")

@@ -78,8 +78,20 @@ def _security_headers(response):
 
 def error_page(status: int, message: str | None = None):
     return render_template(
-        "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Error"), message=message
+        "errors/error.html", status=status, title=ERROR_TITLES.get(status, "Error"), message=message,
+        back=_page_before(),
     ), status
+
+
+def _page_before() -> str | None:
+    """The page of this site the person came from (a form whose file was too large, say), to offer a
+    way back to it; None when they came from elsewhere or the browser did not say."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    back = same_site_path(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+    # A form posted to its own page goes back there; a page that failed to open is no way back.
+    return None if request.method == "GET" and back == request.full_path.rstrip("?") else back
 
 
 def _http_error(exc: HTTPException):

@@ -415,6 +415,8 @@ def test_an_oversize_upload_gets_a_413_page_that_says_what_to_do(app, login, mak
 
     page = response.get_data(as_text=True)
     assert response.status_code == 413
+    # A way back to the form (found when the app was tried: a bare 413 page with no way back).
+    assert f'<a href="/cohorts/{cohort.id}/import">Back to the page you were on</a>' in page
     assert "File too large" in page
     assert "The file is larger than this site accepts. Split it or make it smaller, then try again." in page
     assert counts() == before

@@ -4,7 +4,7 @@ Every row is checked before anything is written; one bad row rejects the whole f
 problem reported by line number. The same function serves the web page and the CLI command.
 
 Columns (header row required, any order, case-insensitive): ``email``, ``name``, ``role``
-(``student`` or ``staff``); optional ``expertise`` (keywords separated by ``;``) and ``max_load``
+(``student`` or ``staff``); optional ``expertise`` (keywords separated by ``;`` or, in a quoted cell, ``,``) and ``max_load``
 (staff). People who already have an account keep it and are added to the cohort; people already in the
 cohort are left as they are, so importing an updated list again is safe.
 """
@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from ..core import audit, clock, once
 from ..core.errors import ValidationFailed
-from ..core.text import counted
+from ..core.text import counted, split_keywords
 from ..extensions import db
 from ..people.models import ROLE_LABELS, STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
 from ..people.services import clean_keywords
@@ -203,7 +203,7 @@ def _check_row(line: int, cells: dict[str, str], extra_cells: int) -> tuple[Pers
                 line, f"max_load must be a whole number from 0 to {MAX_LOAD_LIMIT}, not {raw_load!r}.", email))
         else:
             max_load = int(raw_load)
-    expertise = tuple(clean_keywords((cells.get("expertise") or "").split(";")))
+    expertise = tuple(clean_keywords(split_keywords(cells.get("expertise") or "")))
     if expertise and role == STUDENT:
         problems.append(RowProblem(line, "Expertise applies to staff only.", email))
     if problems:

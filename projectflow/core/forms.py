@@ -23,6 +23,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .errors import DomainError
+from .text import split_keywords
 from .ids import MAX_INT
 
 # NUL, the other C0 controls but tab, LF and CR, DEL and the C1 controls.
@@ -164,13 +165,13 @@ class CheckboxListField(SelectMultipleField):
 
 
 class KeywordsField(StringField):
-    """Comma-separated keywords in the page, a list of strings in Python."""
+    """Keywords separated by commas or semicolons in the page, a list of strings in Python."""
 
     def _value(self):
         return ", ".join(self.data) if isinstance(self.data, list) else (self.data or "")
 
     def process_formdata(self, valuelist):
         if valuelist:
-            self.data = [k.strip() for k in valuelist[0].split(",") if k.strip()]
+            self.data = split_keywords(valuelist[0])
         else:
             self.data = []

@@ -7,6 +7,8 @@ reach a page, whatever was typed.
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -53,3 +55,9 @@ def shortened(text: str, limit: int) -> str:
     if " " in cut and not text[limit - 1].isspace():
         cut = cut.rsplit(" ", 1)[0]
     return cut.rstrip(" ,;:.–-") + "…"
+
+
+def split_keywords(text: str) -> list[str]:
+    """Keywords as people type them, separated by commas or semicolons (one rule for the project form,
+    the profile form and the CSV import, whose commas separate columns): trimmed, blanks dropped."""
+    return [k.strip() for k in re.split(r"[,;]", text or "") if k.strip()]

@@ -15,7 +15,8 @@ class ProjectForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[DataRequired(), Length(max=20000)],
                                 description=MARKDOWN_HELP, render_kw={"rows": 10})
-    keywords = KeywordsField("Keywords", description="Comma-separated; pick from the cohort's list where you can.")
+    keywords = KeywordsField("Keywords",
+                             description="Separated by commas or semicolons; pick from the cohort's list where you can.")
     prerequisites = TextAreaField("Prerequisites and skills", validators=[Length(max=5000)], render_kw={"rows": 3})
     capacity = IntegerField("Students who can take it", default=1, validators=[InputRequired(), NumberRange(1, 20)])
     co_supervisors = SelectMultipleField("Co-supervisors", coerce=int, validators=[Optional()],
@@ -56,7 +57,7 @@ class ProposalForm(FlaskForm):
                                 description="Where it comes from, and any permission or ethics it needs.")
     suitability = TextAreaField("Why you are suited to it", validators=[DataRequired(), Length(max=5000)],
                                 render_kw={"rows": 3})
-    keywords = KeywordsField("Keywords", description="Comma-separated.")
+    keywords = KeywordsField("Keywords", description="Separated by commas or semicolons.")
 
     def values(self) -> dict:
         return {"title": self.title.data.strip(), "aims": self.aims.data, "method": self.method.data,
@@ -91,7 +92,8 @@ class PreferenceSettingsForm(FlaskForm):
     max_preferences = IntegerField("Most projects a student ranks", validators=[InputRequired(), NumberRange(1, 30)])
     max_choices_per_supervisor = IntegerField("Most choices with one supervisor",
                                               validators=[InputRequired(), NumberRange(1, 30)])
-    project_keywords = KeywordsField("Project keywords", description="Comma-separated list staff pick from.")
+    project_keywords = KeywordsField("Project keywords",
+                                     description="Separated by commas or semicolons: the list staff pick from.")
 
     def validate_max_preferences(self, field):
         if self.min_preferences.data and field.data is not None and field.data < self.min_preferences.data:

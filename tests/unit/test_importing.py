@@ -460,3 +460,13 @@ def test_a_bad_row_is_reported_on_the_line_it_starts_on_whatever_comes_before(co
     content, starts = _written(rows)
     problems = messages(rejected(cohort, content))
     assert problems == [(starts[bad], "Unknown role 'wizard': use student or staff.")]
+
+
+def test_expertise_in_the_import_takes_commas_as_the_project_form_does(cohort):
+    report = import_people(cohort, csv_file('k.staff@example.ac.uk,Dr K Staff,staff,"robotics, vision;nlp",3'),
+                           by=None)
+    db.session.commit()
+    assert report.staff_added == 1
+    staff = User.by_email("k.staff@example.ac.uk")
+    assert staff.staff_profile.expertise == ["robotics", "vision", "nlp"]
+

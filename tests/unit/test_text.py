@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projectflow.core.text import counted, shortened
+from projectflow.core.text import counted, shortened, split_keywords
 
 
 @pytest.mark.parametrize("n, noun, plural, written", [
@@ -42,3 +42,13 @@ def test_a_notifications_subject_ends_on_a_whole_word(app, make):
     [message] = db.session.info[mail._OUTBOX]
     assert message["Subject"] == "projectflow: The deadline of “Final report” is now Fri 10 Sep 2027 16:00…"
     mail.discard_queued()
+
+
+@pytest.mark.parametrize("typed, keywords", [
+    ("robotics, vision", ["robotics", "vision"]), ("robotics;vision", ["robotics", "vision"]),
+    ("robotics; reinforcement learning, vision ;", ["robotics", "reinforcement learning", "vision"]),
+    ("", []), (" ; , ", []),
+])
+def test_keywords_are_separated_by_commas_or_semicolons_everywhere(typed, keywords):
+    # Found when the app was tried: the project form took commas and the import semicolons.
+    assert split_keywords(typed) == keywords

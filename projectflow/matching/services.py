@@ -231,6 +231,8 @@ def check_move(run: AllocationRun, student: User, project: Project | None) -> Mo
     run's inputs: capacities of the project and the supervisor, forbidden and fixed pairs."""
     if not run.can_adjust():
         raise InvalidState(f"{run.label} is {run.state_label.lower()}: only a run under review can be changed.")
+    if inputs_changed(run):
+        raise InvalidState(out_of_date_reason(run) + " Start a new run rather than changing this one by hand.")
     problem = run_problem(run)
     keys = _Keys(run.cohort_id)
     chosen = current_choice(run)
@@ -324,10 +326,26 @@ def move_student(run: AllocationRun, student: User, project: Project | None, *, 
 def inputs_changed(run: AllocationRun) -> bool:
     """Whether the cohort's problem today differs from the one the run solved (new preferences,
     projects approved or withdrawn, load limits changed)."""
-    current = cohort_problem(run.cohort)
-    if run.inputs_hash is not None:
-        return problem_hash(current) != run.inputs_hash
-    return problem_to_dict(current) != run.problem  # a run solved before fingerprints were kept
+    return bool(_solved_other_inputs([run], cohort_problem(run.cohort)))
+
+
+def _solved_other_inputs(runs: list[AllocationRun], current) -> set[int]:
+    fingerprint = problem_hash(current)
+    # (A run solved before fingerprints were kept is compared whole.)
+    return {r.id for r in runs if (r.inputs_hash != fingerprint if r.inputs_hash is not None
+                                   else problem_to_dict(current) != r.problem)}
+
+
+def out_of_date_reason(run: AllocationRun) -> str:
+    return (f"The cohort's projects, load limits or preferences have changed since {run.label} was solved, "
+            "so it no longer allocates the cohort as it is.")
+
+
+def out_of_date_runs(cohort: Cohort, runs: list[AllocationRun]) -> set[int]:
+    """The ids of the runs under review whose inputs are no longer the cohort's (one look at the cohort
+    for the whole list of runs)."""
+    reviewable = [r for r in runs if r.can_adjust()]
+    return _solved_other_inputs(reviewable, cohort_problem(cohort)) if reviewable else set()
 
 
 def publish_run(run: AllocationRun, *, by: User) -> AllocationRun:
@@ -341,8 +359,7 @@ def publish_run(run: AllocationRun, *, by: User) -> AllocationRun:
         raise InvalidState(f"{run.label} breaks the rules ({'; '.join(run.validation_problems)}), "
                            "so it cannot be published.")
     if inputs_changed(run):
-        raise InvalidState(f"The cohort's projects, load limits or preferences have changed since {run.label} "
-                           "was solved. Start a new run so that the allocation uses them.")
+        raise InvalidState(out_of_date_reason(run) + " Start a new run so that the allocation uses them.")
     old = published_run(cohort)
     previously = {a.student_id: (a.project_id, a.supervisor_id) for a in old.allocations} if old else None
     if old is not None:

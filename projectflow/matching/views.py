@@ -69,7 +69,9 @@ def runs(cohort_id: int):
         else:
             db.session.commit()
             return redirect(url_for(".run", cohort_id=cohort.id, run_id=run.id))
-    return render_template("matching/runs.html", cohort=cohort, form=form, runs=services.runs_of(cohort),
+    runs = services.runs_of(cohort)
+    return render_template("matching/runs.html", cohort=cohort, form=form, runs=runs,
+                           out_of_date=services.out_of_date_runs(cohort, runs),
                            published=services.published_run(cohort), now=clock.now()), status
 
 
@@ -89,7 +91,8 @@ def _render_run(cohort: Cohort, run: AllocationRun, move_form: MoveForm | None =
         move_form = _move_form(review, student_id=request.args.get("student", type=as_id))
     return render_template("matching/run.html", cohort=cohort, run=run, review=review, move_form=move_form,
                            publish_form=PublishForm(), q=request.args.get("q", "").strip(),
-                           inputs_changed=run.can_adjust() and services.inputs_changed(run),
+                           out_of_date=services.out_of_date_reason(run) if run.can_adjust()
+                           and services.inputs_changed(run) else None,
                            objective_label=services.objective_label(run.objective)), status
 
 

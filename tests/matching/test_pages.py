@@ -197,3 +197,28 @@ def test_a_bad_objective_is_a_422_next_to_the_field(as_, round_):
     response = client.post(f"/cohorts/{round_.cohort.id}/allocation/", data={"objective": "fastest"})
     assert response.status_code == 422 and field_error(text(response), "objective")
     assert db.session.query(AllocationRun).count() == 0
+
+
+def test_an_out_of_date_run_says_so_where_it_matters_and_takes_no_hand_moves(as_, round_, make):
+    # Found when the app was tried: a stale run still said "Ready to review", still took hand moves, and
+    # its disabled Publish button had its reason far away.
+    run = solve(round_.cohort, round_.coordinator)
+    client = as_(round_.coordinator, "coordinator")
+    base = f"/cohorts/{round_.cohort.id}/allocation/runs/{run.id}"
+    move = get_form(client, base, action=f"{base}/move")  # the page as it was before the change
+    make.preferences(round_.cohort, round_.students[3], [round_.p1, round_.p3])
+
+    page = text(client.get(base))
+    assert "Out of date" in main_text(page.split("</h1>")[0]) and "Ready to review" not in page.split("</h1>")[0]
+    assert 'id="move-form"' not in page and "Place by hand" not in page
+    assert 'disabled aria-describedby="publish-blocked"' in page
+    assert "Publishing is off: the cohort's projects, load limits or preferences have changed" in main_text(page)
+    runs_page = main_text(text(client.get(f"/cohorts/{round_.cohort.id}/allocation/")))
+    assert "Out of date" in runs_page and "Ready to review" not in runs_page
+
+    student = round_.students[0]
+    refused = move.select("student", str(student.id)).select("project", str(round_.p3.id)).submit(client)
+    assert refused.status_code == 409
+    assert "Start a new run rather than changing this one by hand" in text(refused)
+    check = client.get(f"{base}/check?student={student.id}&project={round_.p3.id}")
+    assert check.status_code == 409 and "Start a new run" in check.get_json()["message"]

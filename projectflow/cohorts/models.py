@@ -91,9 +91,19 @@ class Cohort(db.Model):
         return frozenset(days)
 
     def preferences_open(self, now: datetime) -> bool:
+        return self.preferences_closed_because(now) is None
+
+    def preferences_closed_because(self, now: datetime) -> str | None:
+        """Why students' preference lists are closed, in a sentence, or None while they are open: the
+        allocation may be published before the deadline, and then the deadline is not the reason."""
         if self.allocation_published_at is not None:
-            return False
-        return self.preferences_deadline_at is None or now < self.preferences_deadline_at
+            day = self.allocation_published_at.astimezone(self.zone)
+            return f"The allocation was published on {day:%a %d %b %Y}, so preference lists are closed."
+        if self.preferences_deadline_at is not None and now >= self.preferences_deadline_at:
+            deadline = self.preferences_deadline_at.astimezone(self.zone)
+            return (f"The preferences deadline ({deadline:%a %d %b %Y %H:%M}) has passed, so preference lists are "
+                    "closed.")
+        return None
 
     def is_student(self, user: User) -> bool:
         # A query, not the enrolments list: that list is reloaded in full after every commit.

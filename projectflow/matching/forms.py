@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from .models import APP_OBJECTIVES, OBJECTIVE_LABELS
@@ -26,6 +26,11 @@ class MoveForm(FlaskForm):
 
 class PublishForm(FlaskForm):
     pass
+
+
+class PublishRunForm(FlaskForm):
+    early = BooleanField("Publish before the deadline",
+                         description="Preference lists close now, for everyone.")
 
 
 class MarkerForm(FlaskForm):

@@ -18,7 +18,7 @@ from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.notifications import notify
 from ..extensions import db
 from ..people.models import User
-from ..proposals.models import APPROVED, Project
+from ..proposals.models import APPROVED, SUBMITTED, WITH_SUPERVISOR, Project
 from ..solvers import Problem, Result, allocate, validate
 from ..solvers.problem import SolverReport
 from ..solvers.problem_io import problem_from_dict, problem_to_dict, result_to_dict
@@ -348,11 +348,40 @@ def out_of_date_runs(cohort: Cohort, runs: list[AllocationRun]) -> set[int]:
     return _solved_other_inputs(reviewable, cohort_problem(cohort)) if reviewable else set()
 
 
-def publish_run(run: AllocationRun, *, by: User) -> AllocationRun:
+@dataclass(frozen=True)
+class BeforePublishing:
+    """What a coordinator should know before publishing: students who could still change their list
+    (the preferences deadline is ahead) and student proposals nobody has decided on yet."""
+
+    deadline_ahead: bool
+    lists_still_open: int
+    proposals_waiting: int
+
+
+def before_publishing(cohort: Cohort) -> BeforePublishing:
+    # Without a deadline there is nothing to publish early for.
+    ahead = (cohort.allocation_published_at is None and cohort.preferences_deadline_at is not None
+             and cohort.preferences_open(clock.now()))
+    students = db.session.scalar(select(func.count()).select_from(Enrolment).where(Enrolment.cohort_id == cohort.id))
+    with_own = db.session.scalar(select(func.count()).select_from(Project).where(
+        Project.cohort_id == cohort.id, Project.proposed_by_id.is_not(None), Project.state == APPROVED))
+    waiting = db.session.scalar(select(func.count()).select_from(Project).where(
+        Project.cohort_id == cohort.id, Project.proposed_by_id.is_not(None),
+        Project.state.in_((WITH_SUPERVISOR, SUBMITTED))))
+    return BeforePublishing(ahead, (students - with_own) if ahead else 0, waiting)
+
+
+def publish_run(run: AllocationRun, *, by: User, early: bool = False) -> AllocationRun:
     """Make the run the cohort's allocation: students and supervisors are told, preferences close,
-    and a run published before is replaced (only the people whose allocation changed are told)."""
+    and a run published before is replaced (only the people whose allocation changed are told).
+    Before the preferences deadline it needs ``early``: the coordinator confirms closing the lists."""
     cohort = run.cohort
     _require_coordinator(cohort, by)
+    ahead = before_publishing(cohort)
+    if ahead.deadline_ahead and not early:
+        raise ValidationFailed(
+            f"The preferences deadline is still ahead: {ahead.lists_still_open} students could still change "
+            "their list. Tick “Publish before the deadline” to close the lists now.", field="early")
     if run.state != SOLVED:
         raise InvalidState(f"{run.label} is {run.state_label.lower()}: only a run ready for review can be published.")
     if not run.is_valid:

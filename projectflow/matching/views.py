@@ -20,7 +20,7 @@ from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project
 from . import explanations, queries, second_markers, services
-from .forms import ConflictForm, MarkerForm, MoveForm, PublishForm, RunForm
+from .forms import ConflictForm, MarkerForm, MoveForm, PublishForm, PublishRunForm, RunForm
 from .models import Allocation, AllocationRun
 
 bp = Blueprint("matching", __name__, url_prefix="/cohorts/<int:cohort_id>/allocation")
@@ -90,7 +90,8 @@ def _render_run(cohort: Cohort, run: AllocationRun, move_form: MoveForm | None =
     if move_form is None:
         move_form = _move_form(review, student_id=request.args.get("student", type=as_id))
     return render_template("matching/run.html", cohort=cohort, run=run, review=review, move_form=move_form,
-                           publish_form=PublishForm(), q=request.args.get("q", "").strip(),
+                           publish_form=PublishRunForm(), before=services.before_publishing(cohort),
+                           q=request.args.get("q", "").strip(),
                            out_of_date=services.out_of_date_reason(run) if run.can_adjust()
                            and services.inputs_changed(run) else None,
                            objective_label=services.objective_label(run.objective)), status
@@ -159,9 +160,15 @@ def move(cohort_id: int, run_id: int):
 def publish(cohort_id: int, run_id: int):
     cohort = _cohort(cohort_id)
     run = _run(cohort, run_id)
-    if not PublishForm().validate_on_submit():
+    form = PublishRunForm()
+    if not form.validate_on_submit():
         abort(400)
-    services.publish_run(run, by=current_user)
+    try:
+        services.publish_run(run, by=current_user, early=bool(form.early.data))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "danger")
+        return _render_run(cohort, run, status=exc.status_code)
     db.session.commit()
     flash(f"{run.label} is published: students and supervisors have been told.", "success")
     return redirect(url_for(".runs", cohort_id=cohort.id))

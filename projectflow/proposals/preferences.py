@@ -82,9 +82,10 @@ def check_can_change(cohort: Cohort, student: User, *, by: User) -> None:
     if own is not None:
         raise ListClosed(f"{'Your' if not on_behalf else 'Their'} own proposal “{own.title}” is approved: it is "
                          "the project, so no preference list is needed.")
-    if not on_behalf and not cohort.preferences_open(clock.now()):
-        raise ListClosed("The preferences deadline has passed; your list can no longer change. "
-                         "Contact the coordinator if something is wrong.")
+    closed = None if on_behalf else cohort.preferences_closed_because(clock.now())
+    if closed:
+        raise ListClosed(f"{closed} Your list can no longer change; contact the coordinator if something is "
+                         "wrong.")
 
 
 def save_preferences(cohort: Cohort, student: User, project_ids: list[int], *, expected_version: int | None,

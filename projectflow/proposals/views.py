@@ -258,7 +258,8 @@ def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editi
     # Only what the student may rank is shown, whatever ids were sent (the view has said why).
     ranked, _refused = preferences.projects_for_list(cohort, student, ranked_ids)
     plist = preferences.preference_list(cohort, student)
-    open_now = cohort.preferences_open(clock.now())
+    closed_because = cohort.preferences_closed_because(clock.now())
+    open_now = closed_because is None
     own = preferences.approved_proposal_of(cohort, student)
     form = PreferencesForm()
     form.version.data = "" if version is None else str(version)  # the version this page shows
@@ -266,7 +267,7 @@ def _preferences_page(cohort, student, *, ranked_ids, version, status=200, editi
     return render_template(
         "proposals/preferences.html", cohort=cohort, student=student, ranked=ranked,
         plist=plist, own_proposal=own, open_now=(open_now or editing_for is not None) and own is None,
-        deadline_passed=not open_now, editing_for=editing_for, unsaved=unsaved, form=form, q=q,
+        deadline_passed=not open_now, closed_because=closed_because, editing_for=editing_for, unsaved=unsaved, form=form, q=q,
         marked=preferences.bookmarked_candidates(cohort, student, exclude=listed),
         candidates=preferences.candidate_page(cohort, student, q=q, exclude=listed, page=page)), status
 

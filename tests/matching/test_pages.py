@@ -222,3 +222,36 @@ def test_an_out_of_date_run_says_so_where_it_matters_and_takes_no_hand_moves(as_
     assert "Start a new run rather than changing this one by hand" in text(refused)
     check = client.get(f"{base}/check?student={student.id}&project={round_.p3.id}")
     assert check.status_code == 409 and "Start a new run" in check.get_json()["message"]
+
+
+def test_publishing_before_the_preferences_deadline_needs_confirming_and_pages_say_why_lists_closed(
+        as_, round_, make):
+    # Found when the app was tried: an allocation could be published before the deadline without a
+    # word, and student pages then claimed "the deadline has passed".
+    from datetime import timedelta
+
+    from projectflow.core import clock
+
+    cohort = round_.cohort
+    cohort.preferences_deadline_at = clock.now() + timedelta(days=3)
+    db.session.commit()
+    make.proposal(cohort, supervisor=round_.kim, state="submitted")  # one student proposal still waits
+    run = solve(cohort, round_.coordinator)
+    client = as_(round_.coordinator, "coordinator")
+    base = f"/cohorts/{cohort.id}/allocation/runs/{run.id}"
+    page = main_text(text(client.get(base)))
+    assert "is still ahead: 5 students could still change their list" in page
+    assert "1 student proposal still waits for a decision" in page
+
+    refused = get_form(client, base, action=f"{base}/publish").submit(client)
+    assert refused.status_code == 422
+    assert any("5 students could still change their list" in f for f in flashes(text(refused)))
+    assert db.session.get(AllocationRun, run.id).state == "solved"
+
+    confirmed = get_form(client, base, action=f"{base}/publish").check("early").submit(client)
+    assert confirmed.status_code == 302
+    assert db.session.get(AllocationRun, run.id).state == "published"
+
+    student_page = main_text(text(as_(round_.students[0]).get(f"/cohorts/{cohort.id}/preferences")))
+    assert "The allocation was published on" in student_page and "deadline" not in student_page.split(
+        "The list below is final")[0].split("The allocation was published")[1]

@@ -553,13 +553,13 @@ def test_after_the_deadline_the_student_cannot_change_the_list_and_the_page_is_r
     url = f"/cohorts/{cohort.id}/preferences"
     with clock.frozen(DEADLINE + timedelta(seconds=1)):
         page = text(client.get(url))
-        assert "The deadline has passed" in page
+        assert "has passed, so preference lists are closed. The list below is final." in main_text(page)
         assert "Save preferences" not in page and 'name="action"' not in page
         assert all(p.title in main_text(page) for p in ranked[:2])
         for action in ("save", f"add:{ranked[2].id}", f"remove:{ranked[0].id}"):
             response = post_list(client, url, ranked[2:4], action, version=str(plist.version))
             assert response.status_code == 409, action
-            assert any("deadline has passed" in f for f in flashes(text(response))), action
+            assert any("has passed, so preference lists are closed" in f for f in flashes(text(response))), action
             assert "Not saved yet" not in text(response)
     assert [c.project_id for c in fresh(preference_list(cohort, student)).choices] == [p.id for p in ranked[:2]]
 

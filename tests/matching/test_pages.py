@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from markupsafe import escape
 
 from projectflow.core import jobs
 from projectflow.extensions import db
-from projectflow.matching import services
+from projectflow.matching import queries, services
 from projectflow.matching.models import AllocationRun
 from tests.forms import get_form
 from tests.html import field_error, flashes, main_text, nav_links
@@ -255,3 +256,17 @@ def test_publishing_before_the_preferences_deadline_needs_confirming_and_pages_s
     student_page = main_text(text(as_(round_.students[0]).get(f"/cohorts/{cohort.id}/preferences")))
     assert "The allocation was published on" in student_page and "deadline" not in student_page.split(
         "The list below is final")[0].split("The allocation was published")[1]
+
+
+def test_a_reason_shared_by_several_unplaced_students_is_said_once(as_, round_, make):
+    # Found when the app was tried: "13 students have no preferences." was repeated on each of the 13 rows.
+    late = [make.student(round_.cohort, name=f"Late {n}") for n in range(3)]  # no preference list
+    run = solve(round_.cohort, round_.coordinator)
+    page = text(as_(round_.coordinator, "coordinator").get(
+        f"/cohorts/{round_.cohort.id}/allocation/runs/{run.id}"))
+    unplaced = page.split('id="unplaced-h"')[1].split("</section>")[0]
+    reasons = {u.reason for u in queries.review(run).unplaced}
+    assert any("3 students" in r or "students" in r for r in reasons)
+    for reason in reasons:
+        assert unplaced.count(str(escape(reason))) == 1, reason
+    assert all(s.name in unplaced for s in late)

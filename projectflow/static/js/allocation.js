@@ -70,19 +70,39 @@
     form.querySelector("button[type=submit]").disabled = !data.ok;
   }
 
+  // Changing the student and then the project sends two checks; only the answer to the latest
+  // may be shown, so an earlier one that arrives late is cancelled (or, if already read, ignored).
+  let latest = null;
+
   function check() {
     const params = new URLSearchParams({ student: student.value, project: project.value });
+    if (latest) {
+      latest.abort();
+    }
+    const mine = new AbortController();
+    latest = mine;
     panel.textContent = "Checking…";
-    fetch(form.dataset.checkUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
+    form.querySelector("button[type=submit]").disabled = true;
+    fetch(form.dataset.checkUrl + "?" + params.toString(),
+      { headers: { Accept: "application/json" }, signal: mine.signal })
       .then((response) => response.json().then((data) => ({ response, data })))
       .then(({ response, data }) => {
+        if (latest !== mine) {
+          return;
+        }
         if (response.ok) {
           render(data);
         } else {
           panel.textContent = data.message || "The move could not be checked.";
+          form.querySelector("button[type=submit]").disabled = false;
         }
       })
-      .catch(() => { panel.textContent = "The move could not be checked: is the server reachable?"; });
+      .catch(() => {
+        if (latest === mine) {
+          panel.textContent = "The move could not be checked: is the server reachable?";
+          form.querySelector("button[type=submit]").disabled = false;
+        }
+      });
   }
 
   student.addEventListener("change", check);

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, String, UniqueConstraint, event, select
+from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, LargeBinary, String, UniqueConstraint, event,
+                        select, true)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.types import UTCDateTime
@@ -61,6 +62,10 @@ class Cohort(db.Model):
     extension_max_working_days: Mapped[int] = mapped_column(default=10)
     meeting_gap_part_time_weeks: Mapped[int] = mapped_column(default=3)
     meeting_gap_full_time_weeks: Mapped[int] = mapped_column(default=2)
+
+    # Assessment: second and third markers (and what is handed to them) know a student only by
+    # candidate number. The supervisor knows their own student whatever this says.
+    marks_anonymously: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
@@ -209,3 +214,27 @@ class CohortStaff(db.Model):
             return self.load_limit
         profile = self.member.staff_profile
         return profile.max_load if profile else 0
+
+
+class PeopleImport(db.Model):
+    """An uploaded people file held back because some of its rows would give an existing account a
+    role it does not have (a student of another cohort listed as staff, an admin listed as a student).
+
+    The coordinator sees those rows and confirms or abandons the import; the file is kept as sent so
+    that what is confirmed is exactly what was checked."""
+
+    __tablename__ = "people_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set once, when the coordinator confirms (the import is then done) or abandons it.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    abandoned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    cohort: Mapped[Cohort] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()

@@ -131,8 +131,13 @@ class StaffProfile(db.Model):
     user: Mapped[User] = relationship(back_populates="staff_profile")
 
 
+RESET = "reset"
+INVITATION = "invitation"
+
+
 class PasswordReset(db.Model):
-    """A one-time, expiring password-reset link. Only a hash of the token is stored."""
+    """A one-time, expiring link to set a password: a reset someone asked for, or the invitation a
+    new account is sent. Only a hash of the token is stored."""
 
     __tablename__ = "password_resets"
 
@@ -142,6 +147,7 @@ class PasswordReset(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(20), default=RESET, server_default=RESET)
 
     user: Mapped[User] = relationship()
 

@@ -71,10 +71,12 @@ def run_migrations_offline():
 
 def render_item(type_, obj, autogen_context):
     """Write projectflow's column types as plain SQLAlchemy types, so migrations never import the app."""
-    from projectflow.core.types import UTCDateTime
+    from projectflow.core.types import Mark, UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, Mark):
+        return "sa.Integer()"  # hundredths of a mark
     return False
 
 

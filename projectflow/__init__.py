@@ -39,6 +39,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     web.init_app(app)
 
+    from .assessment.views import bp as assessment_bp
     from .audit.views import bp as audit_bp
     from .cohorts.views import bp as cohorts_bp
     from .home.views import bp as home_bp
@@ -52,6 +53,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .supervision.views import bp as meetings_bp
 
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, meetings_bp,
-                      submissions_bp, archives_bp, feeds_bp, audit_bp):
+                      submissions_bp, archives_bp, assessment_bp, feeds_bp, audit_bp):
         app.register_blueprint(blueprint)
     return app

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Integer
 from sqlalchemy.types import TypeDecorator
 
 
@@ -33,3 +34,27 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class Mark(TypeDecorator):
+    """A mark such as 67.83, kept exactly: a ``Decimal`` with two places, stored as whole hundredths.
+
+    Marks are decided on their two-decimal value (69.99 is a Merit), so they never pass through a
+    binary float; SQLite has no exact decimal type, hence the integer of hundredths on every database.
+    """
+
+    impl = Integer
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        hundredths = Decimal(value) * 100
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError(f"mark {value!r} has more than two decimals")
+        return int(hundredths)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(value) / 100).quantize(Decimal("0.01"))

@@ -1,0 +1,1 @@
+"""Assessment: components, rubrics, mark sheets, agreement, moderation and release."""

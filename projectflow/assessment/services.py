@@ -1,0 +1,372 @@
+"""Assessment operations: setting a cohort up for marking, opening marking, saving and submitting mark
+sheets, reopening them. Every change is audited; nothing here commits.
+
+Blindness is a rule of this module and of ``MarkSheet`` permissions, not of the pages: a marker is
+given their own sheet only, and another marker's sheet only once both first and second sheets of
+that student's component are submitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..cohorts.models import Cohort, Enrolment
+from ..core import audit, clock, once
+from ..core.calendar import extend_deadline
+from ..core.errors import InvalidState, NotAllowed, ValidationFailed
+from ..extensions import db
+from ..matching.models import Allocation, MarkerAssignment
+from ..matching.services import published_run
+from ..milestones.models import Milestone
+from ..milestones.services import latest_granted, working_calendar
+from ..people.models import User
+from . import defaults
+from .models import (
+    BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SUBMITTED, Component, Criterion, CriterionMark,
+    MarkingRules, MarkSheet, Rubric, band_index,
+)
+
+HUNDREDTH = Decimal("0.01")
+COMMENT_LIMIT = 5000  # characters of a criterion or overall comment, or a private note
+
+
+def _require_coordinator(cohort: Cohort, by: User) -> None:
+    if not cohort.can_manage(by):
+        raise NotAllowed("Only the cohort's coordinators run its marking.")
+
+
+# --- setting up ----------------------------------------------------------------------------------
+
+def rules_of(cohort: Cohort) -> MarkingRules | None:
+    return db.session.get(MarkingRules, cohort.id)
+
+
+def components_of(cohort: Cohort) -> list[Component]:
+    return list(db.session.scalars(
+        select(Component).where(Component.cohort_id == cohort.id)
+        .options(selectinload(Component.rubrics).selectinload(Rubric.criteria))
+        .order_by(Component.position, Component.id)))
+
+
+def set_up_marking(cohort: Cohort, *, by: User | None) -> list[Component]:
+    """Give the cohort DESIGN.md's marking rules, components and rubrics, where it has none yet.
+
+    Components are tied to the cohort's milestones of the matching kind (the final report, the
+    poster); a component without such a milestone is tied to none until the coordinator chooses."""
+    if by is not None:
+        _require_coordinator(cohort, by)
+    once.lock(cohort)  # two coordinators setting up at once: the second finds it done
+    now = clock.now()
+    if rules_of(cohort) is None:
+        db.session.add(MarkingRules(cohort_id=cohort.id, updated_at=now))
+    existing = {c.key for c in components_of(cohort)}
+    milestones = {m.kind: m for m in db.session.scalars(
+        select(Milestone).where(Milestone.cohort_id == cohort.id).order_by(Milestone.due_at))}
+    made = []
+    for position, default in enumerate(defaults.COMPONENTS):
+        if default.key in existing:
+            continue
+        milestone = milestones.get(default.milestone_kind) if default.milestone_kind else None
+        component = Component(cohort_id=cohort.id, key=default.key, title=default.title, weight=default.weight,
+                              marked_by=default.marked_by, milestone_id=milestone.id if milestone else None,
+                              position=position, created_at=now)
+        rubric = Rubric(version=1, created_at=now, created_by_id=getattr(by, "id", None))
+        rubric.criteria = [Criterion(position=i, title=c.title, weight=c.weight,
+                                     marked_by=defaults.marked_by(c, default),
+                                     descriptors=defaults.descriptors(c.looks_for))
+                           for i, c in enumerate(default.criteria)]
+        component.rubrics = [rubric]
+        db.session.add(component)
+        made.append(component)
+    if made:
+        audit.record("assessment.set_up", cohort, actor=by, cohort=cohort,
+                     summary=f"Set up marking for {cohort.title}: " + ", ".join(
+                         f"{c.title} {c.weight}%" for c in made),
+                     after={"components": [c.key for c in made]})
+    db.session.flush()
+    return components_of(cohort)
+
+
+# --- opening marking: one sheet per marker ------------------------------------------------------
+
+@dataclass(frozen=True)
+class Opened:
+    sheets: int
+    without_marker: list[str]  # students with no second marker yet, by name
+
+    def summary(self, component: Component) -> str:
+        text = f"{self.sheets} new mark sheet{'s' if self.sheets != 1 else ''} for {component.title}"
+        if self.without_marker:
+            text += f"; {len(self.without_marker)} without a second marker yet"
+        return text + "."
+
+
+def feedback_due(component: Component, rules: MarkingRules, deadline: datetime | None) -> datetime | None:
+    """When markers' feedback is due: working days after the student's (extended) deadline, 30 for
+    the final report and 10 for other work by default."""
+    if deadline is None:
+        return None
+    milestone = component.milestone
+    days = (rules.final_feedback_working_days if milestone is not None and milestone.kind == "final_report"
+            else rules.interim_feedback_working_days)
+    cohort = component.cohort
+    return extend_deadline(deadline, days, cohort.zone, working_calendar(cohort))
+
+
+def _deadline_milestone(component: Component, components: list[Component]) -> Milestone | None:
+    # A component assessing no submission (the supervisor's view of independence) is due with the
+    # report: the latest milestone any component of the cohort assesses.
+    if component.milestone is not None:
+        return component.milestone
+    tied = [c.milestone for c in components if c.milestone is not None]
+    return max(tied, key=lambda m: m.due_at) if tied else None
+
+
+def open_marking(component: Component, *, by: User | None) -> Opened:
+    """Create the missing mark sheets of a component: the supervisor's (first marker) for every
+    allocated student and, for double-marked components, the second marker's. Safe to repeat: a
+    student allocated or a second marker assigned since then gets their sheets next time."""
+    cohort = component.cohort
+    if by is not None:
+        _require_coordinator(cohort, by)
+    once.lock(cohort)
+    run = published_run(cohort)
+    if run is None:
+        raise InvalidState("Marking opens once the allocation is published: markers come from it.")
+    rules = rules_of(cohort) or MarkingRules(cohort_id=cohort.id)
+    rubric = component.current_rubric
+    if rubric is None or not rubric.criteria:
+        raise InvalidState(f"{component.title} has no rubric yet: give it criteria first.")
+    allocations = db.session.scalars(select(Allocation).where(Allocation.run_id == run.id)).all()
+    second = {a.allocation_id: a.marker_id for a in db.session.scalars(
+        select(MarkerAssignment).where(MarkerAssignment.allocation_id.in_([a.id for a in allocations]),
+                                       MarkerAssignment.role == SECOND))} if cohort.second_markers_published_at else {}
+    live = {(s.student_id, s.role) for s in db.session.scalars(
+        select(MarkSheet).where(MarkSheet.component_id == component.id, MarkSheet.replaced_at.is_(None)))}
+    milestone = _deadline_milestone(component, components_of(cohort))
+    now = clock.now()
+    made, without = 0, []
+    for allocation in allocations:
+        markers = [(FIRST, allocation.supervisor_id)]
+        if SECOND in component.roles:
+            if allocation.id in second:
+                markers.append((SECOND, second[allocation.id]))
+            else:
+                without.append(allocation.student.name)
+        deadline = None
+        if milestone is not None:
+            granted = latest_granted(allocation.student, [milestone.id]).get(milestone.id)
+            deadline = granted.new_due_at if granted else milestone.due_at
+        for role, marker_id in markers:
+            if (allocation.student_id, role) in live:
+                continue
+            db.session.add(MarkSheet(component_id=component.id, rubric_id=rubric.id,
+                                     student_id=allocation.student_id, marker_id=marker_id, role=role,
+                                     state=NOT_STARTED, due_at=feedback_due(component, rules, deadline),
+                                     created_at=now, updated_at=now))
+            made += 1
+    opened = Opened(made, without)
+    if made:
+        audit.record("assessment.marking_opened", component, actor=by, cohort=cohort,
+                     summary=f"Opened marking: {opened.summary(component)}",
+                     after={"sheets": made, "without_second_marker": len(without)})
+    db.session.flush()
+    return opened
+
+
+# --- what a marker sees --------------------------------------------------------------------------
+
+def can_mark(sheet: MarkSheet, user: User) -> bool:
+    """The sheet's own marker, while it is live."""
+    return user.is_authenticated and sheet.marker_id == user.id and sheet.replaced_at is None
+
+
+def can_view(sheet: MarkSheet, user: User) -> bool:
+    """Its marker; the cohort's coordinators. Another marker of the same student's component only once
+    the first and second sheets are both submitted (blind marking until then)."""
+    if not user.is_authenticated:
+        return False
+    if sheet.marker_id == user.id or sheet.component.cohort.can_manage(user):
+        return True
+    return both_submitted(sheet.component, sheet.student_id) and user.id in markers_of(sheet.component,
+                                                                                   sheet.student_id)
+
+
+def live_sheets(component: Component, student_id: int) -> list[MarkSheet]:
+    return list(db.session.scalars(select(MarkSheet).where(
+        MarkSheet.component_id == component.id, MarkSheet.student_id == student_id,
+        MarkSheet.replaced_at.is_(None)).order_by(MarkSheet.role)))
+
+
+def markers_of(component: Component, student_id: int) -> set[int]:
+    return {s.marker_id for s in live_sheets(component, student_id)}
+
+
+def both_submitted(component: Component, student_id: int) -> bool:
+    states = {s.role: s.state for s in live_sheets(component, student_id)}
+    return all(states.get(role) == SUBMITTED for role in component.roles)
+
+
+def queue_of(user: User) -> list[MarkSheet]:
+    """A marker's live sheets, soonest due first, across every cohort."""
+    return list(db.session.scalars(
+        select(MarkSheet).where(MarkSheet.marker_id == user.id, MarkSheet.replaced_at.is_(None))
+        .options(selectinload(MarkSheet.marks))
+        .order_by(MarkSheet.state == SUBMITTED, MarkSheet.due_at.is_(None), MarkSheet.due_at, MarkSheet.id)))
+
+
+def student_label(sheet: MarkSheet, cohort: Cohort, candidate_numbers: dict[int, str]) -> str:
+    """Who the student is to this sheet's marker: the supervisor knows their student; second and
+    third markers of a cohort that marks anonymously see the candidate number only."""
+    number = candidate_numbers.get(sheet.student_id, "")
+    if sheet.role != FIRST and cohort.marks_anonymously:
+        return f"Candidate {number}"
+    return f"{sheet.student.name} ({number})" if number else sheet.student.name
+
+
+def candidate_numbers(cohort_ids: set[int], student_ids: set[int]) -> dict[tuple[int, int], str]:
+    if not student_ids:
+        return {}
+    return {(e.cohort_id, e.user_id): e.candidate_number for e in db.session.scalars(
+        select(Enrolment).where(Enrolment.cohort_id.in_(cohort_ids), Enrolment.user_id.in_(student_ids)))}
+
+
+# --- saving and submitting -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CriterionEntry:
+    """What a marker gave one criterion: a band, a mark, a comment (each may still be empty)."""
+
+    criterion_id: int
+    band: int | None
+    mark: Decimal | None
+    comment: str
+
+
+def parse_mark(text: str) -> Decimal | None:
+    """A mark as a marker types it: 0 to 100 with at most two decimals; empty is no mark yet."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationFailed(f"{text!r} is not a mark: give a number from 0 to 100.") from None
+    if not value.is_finite() or value < 0 or value > 100:
+        raise ValidationFailed(f"{text} is not a mark from 0 to 100.")
+    if value != value.quantize(HUNDREDTH):
+        raise ValidationFailed(f"{text} has more than two decimals.")
+    return value.quantize(HUNDREDTH)
+
+
+def _check_entry(entry: CriterionEntry, criterion: Criterion) -> None:
+    if entry.band is not None and not 0 <= entry.band < len(BANDS):
+        raise ValidationFailed(f"{criterion.title}: choose one of the bands.")
+    if entry.mark is not None and entry.band is not None and band_index(entry.mark) != entry.band:
+        band = BANDS[entry.band]
+        raise ValidationFailed(f"{criterion.title}: {entry.mark} is not in the {band.name} band "
+                               f"({band.low}-{band.high}); change the band or the mark.")
+    if len(entry.comment) > COMMENT_LIMIT:
+        raise ValidationFailed(f"{criterion.title}: keep the comment within {COMMENT_LIMIT:,} characters.")
+
+
+def weighted_mark(entries: list[tuple[Criterion, Decimal]]) -> Decimal:
+    """The sheet's mark: its criteria's marks weighted by their weights, rounded half up to two
+    decimals in decimal arithmetic."""
+    total = sum(Decimal(c.weight) for c, _ in entries)
+    value = sum(Decimal(c.weight) * mark for c, mark in entries) / total
+    return value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def _require_open(sheet: MarkSheet, by: User) -> None:
+    if not can_mark(sheet, by):
+        raise NotAllowed("This mark sheet is not yours to mark.")
+    if sheet.state == SUBMITTED:
+        raise InvalidState("This mark sheet is submitted: only the coordinator can reopen it.")
+
+
+def save_sheet(sheet: MarkSheet, entries: list[CriterionEntry], *, overall_comment: str, private_note: str,
+               by: User) -> MarkSheet:
+    """Keep what the marker has given so far as a draft. The sheet's rubric is frozen from the first
+    save: a change to it from then on makes a new version."""
+    _require_open(sheet, by)
+    criteria = {c.id: c for c in sheet.rubric.criteria_for(sheet.role)}
+    for text, label in ((overall_comment, "The overall comment"), (private_note, "The private note")):
+        if len(text) > COMMENT_LIMIT:
+            raise ValidationFailed(f"{label} is over {COMMENT_LIMIT:,} characters.")
+    current = {m.criterion_id: m for m in sheet.marks}
+    for entry in entries:
+        criterion = criteria.get(entry.criterion_id)
+        if criterion is None:
+            raise ValidationFailed("That criterion is not on this mark sheet.")
+        _check_entry(entry, criterion)
+        band = entry.band if entry.band is not None or entry.mark is None else band_index(entry.mark)
+        row = current.get(criterion.id)
+        if row is None:
+            row = CriterionMark(criterion_id=criterion.id)
+            sheet.marks.append(row)
+        row.band, row.mark, row.comment = band, entry.mark, entry.comment
+    sheet.overall_comment, sheet.private_note = overall_comment, private_note
+    sheet.state = DRAFT
+    sheet.updated_at = clock.now()
+    if sheet.rubric.frozen_at is None:
+        sheet.rubric.frozen_at = sheet.updated_at
+    db.session.flush()
+    return sheet
+
+
+def missing_for_submission(sheet: MarkSheet) -> list[str]:
+    """What still stops the sheet being submitted, in sentences."""
+    given = {m.criterion_id: m for m in sheet.marks}
+    missing = [f"{c.title}: give a mark." for c in sheet.rubric.criteria_for(sheet.role)
+               if given.get(c.id) is None or given[c.id].mark is None]
+    if not sheet.overall_comment.strip():
+        missing.append("Write an overall comment to the student.")
+    return missing
+
+
+def submit_sheet(sheet: MarkSheet, *, by: User) -> MarkSheet:
+    """Submit a complete sheet: its mark is the rubric's weighted mark. The other marker's sheet stays
+    hidden from this marker until that one is submitted too."""
+    _require_open(sheet, by)
+    missing = missing_for_submission(sheet)
+    if missing:
+        raise ValidationFailed("Not yet complete: " + " ".join(missing))
+    given = {m.criterion_id: m.mark for m in sheet.marks}
+    sheet.mark = weighted_mark([(c, given[c.id]) for c in sheet.rubric.criteria_for(sheet.role)])
+    sheet.state = SUBMITTED
+    sheet.submitted_at = sheet.updated_at = clock.now()
+    cohort = sheet.component.cohort
+    audit.record("assessment.sheet_submitted", sheet, actor=by, cohort=cohort,
+                 summary=f"{ROLE_LABELS[sheet.role]} submitted the {sheet.component.title.lower()} mark sheet "
+                         f"of {sheet.student.name}",
+                 after={"mark": sheet.mark, "role": sheet.role, "component": sheet.component.key})
+    db.session.flush()
+    return sheet
+
+
+def reopen_sheet(sheet: MarkSheet, *, reason: str, by: User) -> MarkSheet:
+    """The coordinator reopens a submitted sheet so its marker can change it; audited with the reason
+    and the marks it had."""
+    cohort = sheet.component.cohort
+    _require_coordinator(cohort, by)
+    if sheet.state != SUBMITTED:
+        raise InvalidState("Only a submitted mark sheet can be reopened.")
+    if not reason.strip():
+        raise ValidationFailed("Say why the sheet is reopened: the marker and the audit log see it.",
+                               field="reason")
+    before = {"mark": sheet.mark, "submitted_at": sheet.submitted_at}
+    sheet.state, sheet.submitted_at, sheet.mark = DRAFT, None, None
+    sheet.updated_at = clock.now()
+    audit.record("assessment.sheet_reopened", sheet, actor=by, cohort=cohort,
+                 summary=f"Reopened the {sheet.component.title.lower()} mark sheet of {sheet.student.name} "
+                         f"({ROLE_LABELS[sheet.role].lower()}): {reason.strip()}",
+                 before=before, after={"reason": reason.strip()})
+    db.session.flush()
+    return sheet
+

@@ -1,0 +1,37 @@
+"""A cohort ready to mark: the matching round's allocation published, second markers published, the
+typical-year timeline, and marking set up with DESIGN.md's components and rubrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from projectflow.assessment import services
+from projectflow.core import clock
+from projectflow.extensions import db
+from projectflow.matching import second_markers
+from projectflow.matching import services as matching
+from tests.matching.conftest import build_round, solve
+from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
+
+# Mid-September of the cohort's second year: the final report (early September) is in.
+SEPTEMBER = datetime(2027, 9, 14, 9, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
+    r = build_round(make, cohort, coordinator)
+    r.nlp = make.staff(cohort, name="Dr Nadia", expertise=("graphs",), max_load=4)
+    db.session.commit()
+    run = solve(cohort, coordinator)
+    matching.publish_run(run, by=coordinator)
+    second_markers.assign_second_markers(cohort, by=coordinator)
+    second_markers.publish_second_markers(cohort, by=coordinator)
+    db.session.commit()
+    r.run = run
+    r.timeline = timeline
+    r.components = {c.key: c for c in services.set_up_marking(cohort, by=coordinator)}
+    db.session.commit()
+    with clock.frozen(SEPTEMBER):
+        yield r

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -18,6 +16,7 @@ from ..core.forms import show_error
 from ..extensions import db
 from ..people.models import User
 from . import extensions, progress, services
+from . import timeline as chart_layout  # (the view below is called timeline)
 from .forms import ClosuresForm, DecisionForm, DirectGrantForm, MilestoneForm
 from .models import Extension, Milestone
 
@@ -45,6 +44,13 @@ def _show(form: MilestoneForm, exc: DomainError) -> None:
     show_error(form, exc, "title")
 
 
+def _chart(cohort: Cohort) -> chart_layout.Chart:
+    """The cohort's milestones as the timeline chart shows them to its coordinator."""
+    return chart_layout.chart(cohort, [chart_layout.Entry(m.title, m.due_at.astimezone(cohort.zone).date(), item=m)
+                                   for m in services.milestones_of(cohort)],
+                          today=clock.now().astimezone(cohort.zone).date())
+
+
 @bp.get("/cohorts/<int:cohort_id>/timeline")
 @login_required
 def timeline(cohort_id: int):
@@ -52,7 +58,7 @@ def timeline(cohort_id: int):
     closures = ClosuresForm(obj=cohort)
     closures.closures.data = "\n".join(", ".join(c) for c in cohort.closures or [])  # (obj would give the list)
     return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
-                           action_form=FlaskForm(), closures_form=closures)
+                           action_form=FlaskForm(), closures_form=closures, chart=_chart(cohort))
 
 
 @bp.post("/cohorts/<int:cohort_id>/timeline/from-template")
@@ -87,7 +93,7 @@ def closures(cohort_id: int):
             flash("Timeline settings saved.", "success")
             return redirect(url_for(".timeline", cohort_id=cohort.id))
     return render_template("milestones/timeline.html", cohort=cohort, milestones=services.milestones_of(cohort),
-                           action_form=FlaskForm(), closures_form=form), 422
+                           action_form=FlaskForm(), closures_form=form, chart=_chart(cohort)), 422
 
 
 @bp.route("/cohorts/<int:cohort_id>/timeline/new", methods=["GET", "POST"])
@@ -157,8 +163,12 @@ def my_timeline(cohort_id: int):
     cohort = _cohort(cohort_id)
     require(cohort.is_student(current_user), "The timeline page is a student's own; staff see the progress grid.")
     rows = progress.student_rows(cohort, current_user)
-    return render_template("milestones/my_timeline.html", cohort=cohort, rows=rows, now=clock.now(),
-                           today=date.today(), next_due=progress.next_due(rows))
+    now = clock.now()
+    entries = [chart_layout.Entry(r.milestone.title, r.due_at.astimezone(cohort.zone).date(), r.label, r.state, r)
+               for r in rows]
+    return render_template("milestones/my_timeline.html", cohort=cohort, rows=rows, now=now,
+                           chart=chart_layout.chart(cohort, entries, today=now.astimezone(cohort.zone).date()),
+                           next_due=progress.next_due(rows))
 
 
 def _grid_students(cohort: Cohort) -> tuple[list[User], bool]:

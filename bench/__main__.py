@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allocation, import_people, markers, pages
+from bench import allocation, import_people, markers, pages, results_engine
 
 
 def main() -> None:
@@ -11,6 +11,8 @@ def main() -> None:
     allocation.main([])
     print()
     markers.main([])
+    print()
+    results_engine.main([])
     print()
     pages.main([])
 

@@ -362,3 +362,21 @@ def test_a_penalty_never_raises_a_mark_nor_takes_it_below_0(agreed, days, preset
     mark = penalised(preset, agreed, days, extension)
     assert D(0) <= mark <= agreed
     assert mark == round_mark(mark)
+
+
+def test_the_results_package_imports_no_flask_no_orm_and_no_other_domain():
+    import ast
+    from pathlib import Path
+
+    import projectflow.results
+
+    allowed = {"__future__", "collections", "dataclasses", "decimal", "json", "typing"}
+    for path in Path(projectflow.results.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [] if node.level else [node.module]
+            else:
+                continue
+            assert {n.split(".")[0] for n in names} <= allowed, f"{path.name} imports {names}"

@@ -315,8 +315,14 @@ def results_command(input_path: Path, output_path: Path):
         click.get_text_stream("stdout").write(text)
     else:
         # Written beside the target and renamed over it: a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.resolve().parent)
         try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{output_path.name}.", dir=output_path.resolve().parent)
+        except OSError as exc:
+            raise click.ClickException(f"Cannot write {output_path}: {exc.strerror}.") from None
+        try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide the results from the exam board's group
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, output_path)

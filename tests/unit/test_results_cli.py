@@ -211,3 +211,22 @@ def test_a_written_marks_file_reads_back_to_the_same_results():
     defaults = default_rules()
     assert parse_marks(json.dumps({**marks_to_dict(defaults, []), "students": []}))[0] == defaults
     assert rules.agree_within == Decimal(5) and isinstance(students[1].components["poster"].third, Decimal)
+
+
+def test_the_results_file_is_readable_like_any_new_file_and_a_missing_folder_is_said(tmp_path):
+    import os
+
+    source, out = tmp_path / "marks.json", tmp_path / "results.json"
+    source.write_text(json.dumps(MARKS), encoding="utf-8")
+    umask = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(cli, ["results", "--input", str(source), "--output", str(out)])
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marks.json", "results.json"]
+
+    result = CliRunner().invoke(cli, ["results", "--input", str(source), "--output", str(tmp_path / "no" / "r.json")])
+    assert result.exit_code == 1
+    assert "Cannot write" in result.stderr and "No such file or directory" in result.stderr

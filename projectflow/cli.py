@@ -56,26 +56,52 @@ def demo_command(reset: bool, seed: int):
 @cli.command("import-people")
 @click.argument("cohort_id", type=int)
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--invite/--no-invite", default=True, show_default=True,
+              help="E-mail each new account an invitation to set its password, here and now (--no-invite: "
+                   "invite them later from the cohort's page).")
+@click.option("--add-roles", is_flag=True,
+              help="Give existing accounts the role their row names when they do not hold it (without it, "
+                   "such rows are listed and nothing is imported).")
 @with_appcontext
-def import_people_command(cohort_id: int, csv_file: Path):
+def import_people_command(cohort_id: int, csv_file: Path, invite: bool, add_roles: bool):
     """Import students and staff from CSV_FILE into the cohort COHORT_ID (all rows or none)."""
-    from .cohorts.importing import ImportRejected, import_people
+    from .cohorts.importing import ImportRejected, RolesWouldChange, import_people
     from .cohorts.models import Cohort
     from .extensions import db
+    from .people.invitations import invite_many
 
     cohort = db.session.get(Cohort, cohort_id)
     if cohort is None:
         raise click.ClickException(f"There is no cohort with id {cohort_id}.")
     try:
-        report = import_people(cohort, csv_file.read_bytes(), by=None, filename=csv_file.name)
+        report = import_people(cohort, csv_file.read_bytes(), by=None, filename=csv_file.name, add_roles=add_roles)
     except ImportRejected as exc:
         db.session.rollback()
         for p in exc.problems:
             click.echo(f"{csv_file.name}:{p.line}: {p.message}", err=True)
         click.echo(f"Nothing was imported ({len(exc.problems)} problem(s)).", err=True)
         sys.exit(1)
+    except RolesWouldChange as exc:
+        db.session.rollback()
+        for c in exc.changes:
+            click.echo(f"{csv_file.name}:{c.line}: {c.sentence()}", err=True)
+        click.echo(f"Nothing was imported: {len(exc.changes)} row(s) would give an existing account a new role. "
+                   "Run again with --add-roles to give them those roles, or remove the rows.", err=True)
+        sys.exit(1)
     db.session.commit()
     click.echo(f"Imported {csv_file.name} into {cohort.title}: {report.summary()}.")
+    if invite and report.new_user_ids:
+        # Sent from here, batch by batch (each batch committed, then mailed): a terminal may wait.
+        with click.progressbar(length=len(report.new_user_ids), label="Sending invitations") as bar:
+            def after_batch(done, total):
+                db.session.commit()
+                bar.update(done - bar.pos)
+            sent = invite_many(report.new_user_ids, by=None, base_url=current_app.config["BASE_URL"],
+                               cohort=cohort, after_batch=after_batch)
+        db.session.commit()
+        click.echo(f"Invited {sent} new account(s) to set a password.")
+    elif report.new_user_ids:
+        click.echo("No invitations sent (--no-invite): send them from the cohort's page.")
 
 
 @cli.command("scheduler")

@@ -57,6 +57,9 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
 
     PASSWORD_RESET_HOURS = 2
+    # An invitation (the set-your-password link a new account is e-mailed) is the same kind of link,
+    # but the person did not ask for it and may read it days later: it lasts longer.
+    INVITATION_DAYS = 14
 
     # Mail: "file" writes .eml files to instance/mail/ (development), "smtp" sends them,
     # "blocked" raises (the test suite, so nothing is mailed by accident).

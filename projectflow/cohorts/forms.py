@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 
 from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 _ZONES = sorted(available_timezones())
@@ -61,3 +61,12 @@ class ImportForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import.")],
                      description="UTF-8 (with or without BOM); columns email, name, role and optionally "
                                  "expertise (separated by ;) and max_load.")
+
+
+class ConfirmImportForm(FlaskForm):
+    """Confirm a held import: ``changes`` names the list of role changes the page showed."""
+    changes = HiddenField(validators=[DataRequired()])
+
+
+class AbandonImportForm(FlaskForm):
+    """Abandon a held import (a button; the CSRF token is the point)."""

@@ -7,6 +7,11 @@ Columns (header row required, any order, case-insensitive): ``email``, ``name``,
 (``student`` or ``staff``); optional ``expertise`` (keywords separated by ``;`` or, in a quoted cell, ``,``) and ``max_load``
 (staff). People who already have an account keep it and are added to the cohort; people already in the
 cohort are left as they are, so importing an updated list again is safe.
+
+A row that would give an existing account a role it does not hold (a student of another cohort listed as
+staff, the admin listed as a student) is not imported silently: ``import_people`` raises
+``RolesWouldChange`` unless told ``add_roles``, and the web page holds the file for the coordinator to
+confirm (``held.py``). New accounts are invited to set a password by the job runner (``invite``).
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..core import audit, clock, once
-from ..core.errors import ValidationFailed
+from ..core.errors import InvalidState, ValidationFailed
 from ..core.text import counted, split_keywords
 from ..extensions import db
-from ..people.models import ROLE_LABELS, STAFF, STUDENT, StaffProfile, User, UserRole, normalise_email
-from ..people.services import clean_keywords
+from ..people import invitations
+from ..people.models import (ADMIN, COORDINATOR, STAFF, STUDENT, StaffProfile, User, UserRole,
+                             normalise_email)
+from ..people.services import clean_keywords, user_snapshot
 from .models import Cohort, CohortStaff, Enrolment
 from .services import new_candidate_numbers
 
@@ -53,6 +60,24 @@ class PersonRow:
     max_load: int | None = None
 
 
+@dataclass(frozen=True)
+class RoleChange:
+    """A row whose existing account does not hold the row's role: importing it would add the role."""
+
+    line: int
+    email: str
+    role: str
+    user_id: int
+    holds: str  # what the account is now, e.g. "a student in I460 2025-26"
+
+    @property
+    def becomes(self) -> str:
+        return "a student" if self.role == STUDENT else "staff"
+
+    def sentence(self) -> str:
+        return f"{self.email}: {self.holds} — would also become {self.becomes}"
+
+
 @dataclass
 class ImportReport:
     new_accounts: int = 0
@@ -60,13 +85,29 @@ class ImportReport:
     staff_added: int = 0
     already_in_cohort: int = 0
     emails: dict[str, list[str]] = field(default_factory=lambda: {"students": [], "staff": []})
+    new_user_ids: list[int] = field(default_factory=list)
+    roles_added: list[RoleChange] = field(default_factory=list)
+    invitations_queued: int = 0
 
     def summary(self) -> str:
         parts = [counted(self.students_enrolled, "student enrolled"), f"{self.staff_added} staff added",
                  counted(self.new_accounts, "new account", "new accounts")]
+        if self.roles_added:
+            parts.append(counted(len(self.roles_added), "existing account given a new role",
+                                 "existing accounts given a new role"))
         if self.already_in_cohort:
             parts.append(f"{self.already_in_cohort} already in the cohort (unchanged)")
         return ", ".join(parts)
+
+
+class RolesWouldChange(InvalidState):
+    """The file is good, but some rows would give existing accounts a role they do not hold: nothing
+    was imported; ``changes`` lists those rows for the coordinator to confirm."""
+
+    def __init__(self, changes: list[RoleChange]):
+        super().__init__(f"Nothing was imported: {counted(len(changes), 'row')} would give an existing account "
+                         "a new role. Confirm those changes, or remove the rows.")
+        self.changes = changes
 
 
 class ImportRejected(ValidationFailed):
@@ -220,31 +261,78 @@ def _existing_users(emails: list[str]) -> dict[str, User]:
     return found
 
 
+def check_accounts(rows: list[PersonRow], existing: dict[str, User]) -> list[RoleChange]:
+    """Refuse rows of deactivated accounts (ImportRejected); return the rows that would give an
+    existing account a role it does not hold, each saying what the account is now."""
+    problems = [RowProblem(r.line, f"{r.email} belongs to a deactivated account; an admin must reactivate "
+                                   "it first.", r.email)
+                for r in rows if r.email in existing and not existing[r.email].is_active]
+    if problems:
+        raise ImportRejected(problems)
+    changing = [r for r in rows if r.email in existing and r.role not in existing[r.email].roles]
+    if not changing:
+        return []
+    described = describe_accounts([existing[r.email] for r in changing])
+    return [RoleChange(r.line, r.email, r.role, existing[r.email].id, described[existing[r.email].id])
+            for r in changing]
+
+
+def describe_accounts(users: list[User]) -> dict[int, str]:
+    """What each account is now, as a coordinator would say it: "a student in I460 2025-26",
+    "staff in I460 2025-26; coordinator of I460 2025-26", "an admin"."""
+    ids = [u.id for u in users]
+    studies: dict[int, list[str]] = {}
+    works: dict[int, list[tuple[str, bool]]] = {}
+    for user_id, code, year in db.session.execute(
+            select(Enrolment.user_id, Cohort.programme_code, Cohort.academic_year)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id).where(Enrolment.user_id.in_(ids))
+            .order_by(Cohort.academic_year, Cohort.programme_code)):
+        studies.setdefault(user_id, []).append(_cohort_name(code, year))
+    for user_id, code, year, leads in db.session.execute(
+            select(CohortStaff.user_id, Cohort.programme_code, Cohort.academic_year, CohortStaff.is_coordinator)
+            .join(Cohort, Cohort.id == CohortStaff.cohort_id).where(CohortStaff.user_id.in_(ids))
+            .order_by(Cohort.academic_year, Cohort.programme_code)):
+        works.setdefault(user_id, []).append((_cohort_name(code, year), leads))
+    described = {}
+    for user in users:
+        bits = []
+        if STUDENT in user.roles:
+            bits.append("a student" + (" in " + ", ".join(studies[user.id]) if user.id in studies else ""))
+        if STAFF in user.roles:
+            bits.append("staff" + (" in " + ", ".join(n for n, _ in works[user.id]) if user.id in works else ""))
+        if COORDINATOR in user.roles:
+            led = [n for n, leads in works.get(user.id, []) if leads]
+            bits.append("coordinator of " + ", ".join(led) if led else "a coordinator")
+        if ADMIN in user.roles:
+            bits.append("an admin")
+        described[user.id] = "; ".join(bits) or "an account with no role"
+    return described
+
+
+def _cohort_name(code: str, year: int) -> str:
+    return f"{code} {year}-{(year + 1) % 100:02d}"
+
+
 def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str = "upload.csv",
-                  rng: random.Random | None = None) -> ImportReport:
+                  rng: random.Random | None = None, add_roles: bool | frozenset[tuple[str, str]] = False,
+                  invite: bool = False) -> ImportReport:
     """Validate the whole file, then enrol its students and add its staff in one go.
 
+    Rows that would give an existing account a role it does not hold raise ``RolesWouldChange``
+    (nothing imported) unless ``add_roles`` allows them: True allows any (the CLI's ``--add-roles``),
+    a set of (e-mail, role) pairs exactly those the coordinator was shown. Each role added is audited.
+    ``invite`` records a job that e-mails each new account an invitation to set its password.
     ``rng`` draws the candidate numbers (a seeded one makes the demo reproducible)."""
     rows = parse(decode(data))
     # The same file sent twice at once: the second waits here, then finds everyone in the cohort.
     once.lock(cohort)
     existing = _existing_users([r.email for r in rows])
-    problems = []
-    for r in rows:
-        user = existing.get(r.email)
-        if user is not None and not user.is_active:
-            problems.append(RowProblem(r.line, f"{r.email} belongs to a deactivated account; "
-                                               "an admin must reactivate it first.", r.email))
-        elif user is not None and r.role not in user.roles:
-            # An import never changes what an existing account may do (a student of another cohort
-            # would otherwise become staff, or an admin a student): roles are changed by an admin.
-            held = ", ".join(ROLE_LABELS[role].lower() for role in user.ordered_roles()) or "no role"
-            problems.append(RowProblem(r.line, f"{r.email} is an existing account ({held}) without the "
-                                               f"{r.role} role; an import does not change an account's "
-                                               "roles. Ask an admin to add the role, or remove the row.",
-                                       r.email))
-    if problems:
-        raise ImportRejected(problems)
+    changes = check_accounts(rows, existing)
+    allowed = add_roles if isinstance(add_roles, (set, frozenset)) else None
+    if changes and (not add_roles or (allowed is not None and not {(c.email, c.role) for c in changes} <= allowed)):
+        raise RolesWouldChange(changes)
+    for change in changes:
+        _add_role(existing[change.email], change, by=by, cohort=cohort)
 
     enrolled = set(db.session.scalars(select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)))
     on_staff = set(db.session.scalars(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
@@ -263,6 +351,8 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
     db.session.add_all(new_users)
     db.session.flush()
     report.new_accounts = len(new_users)
+    report.new_user_ids = [u.id for u in new_users]
+    report.roles_added = changes
 
     students = [existing[r.email] for r in rows if r.role == STUDENT and existing[r.email].id not in enrolled]
     numbers = new_candidate_numbers(cohort, len(students), rng=rng)
@@ -282,14 +372,29 @@ def import_people(cohort: Cohort, data: bytes, *, by: User | None, filename: str
     report.students_enrolled = len(report.emails["students"])
     report.staff_added = len(report.emails["staff"])
     report.already_in_cohort = len(rows) - report.students_enrolled - report.staff_added
-    if not (report.new_accounts or report.students_enrolled or report.staff_added):
+    if not (report.new_accounts or report.students_enrolled or report.staff_added or changes):
         return report  # nothing changed: nothing to record
     audit.record("cohort.people_imported", cohort, actor=by, cohort=cohort,
                  summary=f"Imported {filename} into {cohort.title}: {report.summary()}",
                  after={"file": filename, "new_accounts": report.new_accounts,
                         "students_enrolled": report.students_enrolled, "staff_added": report.staff_added,
-                        "already_in_cohort": report.already_in_cohort, **report.emails})
+                        "already_in_cohort": report.already_in_cohort, **report.emails,
+                        **({"roles_added": [c.sentence() for c in changes]} if changes else {})})
+    if invite and report.new_user_ids:
+        # One job, not thousands of e-mails inside this request: the scheduler sends them in batches.
+        invitations.queue_invitations(report.new_user_ids, by=by, cohort=cohort)
+        report.invitations_queued = len(report.new_user_ids)
     db.session.flush()
     # Rows were added by foreign key, not through the cohort's collections: reload those when next read.
     db.session.expire(cohort, ["enrolments", "staff"])
     return report
+
+
+def _add_role(user: User, change: RoleChange, *, by: User | None, cohort: Cohort) -> None:
+    """Give an existing account the row's role, as the coordinator confirmed (audited on the account)."""
+    before = user_snapshot(user)
+    user.set_roles(user.roles | {change.role})
+    audit.record("user.updated", actor=by, cohort=cohort, object_type="users", object_id=user.id,
+                 summary=f"{user.email} became {change.becomes} through a people import into {cohort.title} "
+                         f"(was {change.holds})",
+                 before=before, after=user_snapshot(user))

@@ -111,3 +111,10 @@ def cohorts_managed_by(user: User) -> list[Cohort]:
         query = query.join(CohortStaff).where(CohortStaff.user_id == user.id,
                                               CohortStaff.is_coordinator.is_(True))
     return list(db.session.scalars(query))
+
+
+def person_in_cohort(cohort: Cohort, user_id: int) -> User | None:
+    """The student or member of staff of the cohort with this id (None for anyone else)."""
+    takes_part = (select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)
+                  .union(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
+    return db.session.scalar(select(User).where(User.id == user_id, User.id.in_(takes_part)))

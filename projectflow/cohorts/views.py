@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..core import clock
+from ..core import clock, once
 from ..core.auth import get_or_404, require, roles_required
 from ..core.errors import ValidationFailed
+from ..core.text import counted
 from ..extensions import db
+from ..people import invitations
+from ..people.forms import InvitationForm
 from ..people.models import ADMIN, COORDINATOR, STAFF, STUDENT
-from . import importing, services
+from ..people.views import send_invitation_answer
+from . import held, importing, services
 from .access import cohort_for
-from .forms import MAX_YEAR, MIN_YEAR, CohortForm, ImportForm
-from .models import Cohort, CohortStaff, Enrolment
+from .forms import MAX_YEAR, MIN_YEAR, AbandonImportForm, CohortForm, ConfirmImportForm, ImportForm
+from .models import Cohort, CohortStaff, Enrolment, PeopleImport
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 
@@ -73,7 +77,22 @@ def show(cohort_id: int):
         select(CohortStaff).where(CohortStaff.cohort_id == cohort.id)
         .options(selectinload(CohortStaff.member))).all()
     staff = sorted(staff, key=lambda s: s.member.name.lower())
-    return render_template("cohorts/show.html", cohort=cohort, enrolments=enrolments, staff=staff)
+    states = invitations.invitation_states([e.student for e in enrolments] + [s.member for s in staff],
+                                           cohort.zone)
+    return render_template("cohorts/show.html", cohort=cohort, enrolments=enrolments, staff=staff,
+                           states=states, held_imports=held.open_imports(cohort),
+                           invitation_form=InvitationForm(), new_token=once.new_token)
+
+
+@bp.post("/<int:cohort_id>/people/<int:user_id>/invitation")
+@roles_required(COORDINATOR, ADMIN)
+def send_invitation(cohort_id: int, user_id: int):
+    cohort = _managed_cohort(cohort_id)
+    person = services.person_in_cohort(cohort, user_id)
+    if person is None:
+        abort(404, description="That person is not a student or member of staff of this cohort.")
+    return send_invitation_answer(person, cohort=cohort,
+                                  redirect_to=url_for(".show", cohort_id=cohort.id, _anchor="people"))
 
 
 @bp.route("/<int:cohort_id>/edit", methods=["GET", "POST"])
@@ -103,15 +122,81 @@ def import_people(cohort_id: int):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            report = importing.import_people(cohort, upload.read(), by=current_user,
-                                             filename=upload.filename or "upload.csv")
+            outcome = held.import_or_hold(cohort, upload.read(), by=current_user,
+                                          filename=upload.filename or "upload.csv")
         except importing.ImportRejected as exc:
             db.session.rollback()
             problems = exc.problems
         else:
             db.session.commit()
-            flash(f"Imported {upload.filename}: {report.summary()}.", "success")
+            if isinstance(outcome, PeopleImport):
+                flash("Nothing is imported yet: some rows would give existing accounts a new role. "
+                      "Confirm those changes, or abandon the import.", "warning")
+                return redirect(url_for(".held_import", cohort_id=cohort.id, import_id=outcome.id))
+            flash(f"Imported {upload.filename}: {outcome.summary()}.{_invited(outcome)}", "success")
             return redirect(url_for(".show", cohort_id=cohort.id))
     status = 422 if (problems or form.errors) else 200
     return render_template("cohorts/import.html", cohort=cohort, form=form, problems=problems,
                            example=EXAMPLE_CSV), status
+
+
+def _invited(report: importing.ImportReport) -> str:
+    if not report.invitations_queued:
+        return ""
+    return (f" {counted(report.invitations_queued, 'invitation')} to set a password will be e-mailed by the job "
+            "runner in the next minutes; the Account column shows each one once sent.")
+
+
+def _held_import(cohort: Cohort, import_id: int) -> PeopleImport:
+    found = db.session.get(PeopleImport, import_id)
+    if found is None or found.cohort_id != cohort.id:
+        abort(404, description="There is no such import in this cohort.")
+    return found
+
+
+def _held_page(cohort: Cohort, waiting: PeopleImport, review: held.Review, status: int = 200, message: str = ""):
+    return render_template("cohorts/held_import.html", cohort=cohort, held=waiting, review=review,
+                           message=message, confirm_form=ConfirmImportForm(changes=review.digest),
+                           abandon_form=AbandonImportForm()), status
+
+
+@bp.get("/<int:cohort_id>/imports/<int:import_id>")
+@roles_required(COORDINATOR, ADMIN)
+def held_import(cohort_id: int, import_id: int):
+    cohort = _managed_cohort(cohort_id)
+    waiting = _held_import(cohort, import_id)
+    return _held_page(cohort, waiting, held.review(waiting))
+
+
+@bp.post("/<int:cohort_id>/imports/<int:import_id>/confirm")
+@roles_required(COORDINATOR, ADMIN)
+def confirm_import(cohort_id: int, import_id: int):
+    cohort = _managed_cohort(cohort_id)
+    waiting = _held_import(cohort, import_id)
+    form = ConfirmImportForm()
+    if not form.validate_on_submit():
+        return _held_page(cohort, waiting, held.review(waiting), 422, "The form was incomplete; nothing was imported.")
+    try:
+        report = held.confirm_import(waiting, seen=form.changes.data, by=current_user)
+    except held.ChangedSinceShown as exc:
+        db.session.rollback()
+        return _held_page(cohort, waiting, exc.review, 409, exc.message)
+    except importing.ImportRejected as exc:
+        db.session.rollback()
+        return _held_page(cohort, waiting, held.Review(problems=exc.problems), 422, exc.message)
+    db.session.commit()
+    flash(f"Imported {waiting.filename}: {report.summary()}.{_invited(report)}", "success")
+    return redirect(url_for(".show", cohort_id=cohort.id))
+
+
+@bp.post("/<int:cohort_id>/imports/<int:import_id>/abandon")
+@roles_required(COORDINATOR, ADMIN)
+def abandon_import(cohort_id: int, import_id: int):
+    cohort = _managed_cohort(cohort_id)
+    waiting = _held_import(cohort, import_id)
+    if not AbandonImportForm().validate_on_submit():
+        return _held_page(cohort, waiting, held.review(waiting), 422, "The form was incomplete; nothing changed.")
+    held.abandon_import(waiting, by=current_user)
+    db.session.commit()
+    flash(f"Abandoned the import of {waiting.filename}: nothing from it was imported.", "info")
+    return redirect(url_for(".show", cohort_id=cohort.id))

@@ -56,6 +56,13 @@ class UserForm(FlaskForm):
                             description="Students per cohort; a cohort may override it.")
 
 
+class InvitationForm(FlaskForm):
+    """Send (or send again) an invitation: a button. Its one-submission token makes a double click
+    send one e-mail, not two links of which the first would already be dead."""
+
+    form_token = FormTokenField()
+
+
 class ActiveForm(FlaskForm):
     """Deactivate or reactivate (a button; the CSRF token is the point)."""
 

@@ -12,7 +12,8 @@ from ..core import audit, clock, mail, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..core.passwords import hash_password, needs_rehash, verify_password
 from ..extensions import db
-from .models import ADMIN, STAFF, PasswordReset, StaffProfile, User, UserRole, normalise_email
+from . import invitations
+from .models import ADMIN, INVITATION, STAFF, PasswordReset, StaffProfile, User, UserRole, normalise_email
 
 USER_AUDIT_FIELDS = ["email", "name", "is_active", "roles", "expertise", "max_load"]
 
@@ -50,8 +51,12 @@ def check_password_rules(password: str) -> None:
 
 
 def create_user(*, email: str, name: str, roles, by: User | None, expertise=None,
-                max_load: int | None = None, password: str | None = None) -> User:
-    """A new account. Staff get a profile (expertise, maximum load)."""
+                max_load: int | None = None, password: str | None = None,
+                invite_from: str | None = None) -> User:
+    """A new account. Staff get a profile (expertise, maximum load).
+
+    ``invite_from`` (the site's base URL) e-mails an account created without a password an invitation
+    to set one (the admin's form); scripts and tests that give a password, or invite later, leave it out."""
     email = normalise_email(email)
     if User.by_email(email):
         raise ValidationFailed(f"There is already an account for {email}.", field="email")
@@ -68,6 +73,8 @@ def create_user(*, email: str, name: str, roles, by: User | None, expertise=None
     db.session.add(user)
     audit.record("user.created", user, actor=by, summary=f"Created account {email}",
                  after=user_snapshot(user))
+    if invite_from is not None and user.password_hash is None:
+        invitations.invite(user, by=by, base_url=invite_from)
     return user
 
 
@@ -166,6 +173,12 @@ def request_password_reset(email: str, *, base_url: str) -> None:
 
 USED_LINK = ("This password reset link has already been used or replaced by a newer one. Ask for a new link "
              "if you still need to reset your password.")
+USED_INVITATION = ("This invitation link has already been used or replaced by a newer one. If you have not set "
+                   "your password yet, use the newest invitation, or ask for a new link below.")
+
+
+def _used(reset: PasswordReset) -> str:
+    return USED_INVITATION if reset.purpose == INVITATION else USED_LINK
 
 
 def find_reset(token: str) -> PasswordReset:
@@ -177,8 +190,12 @@ def find_reset(token: str) -> PasswordReset:
         raise LinkInvalid("This password reset link is not valid. Check it was copied whole, "
                           "or ask for a new one.", status_code=404)
     if reset.used_at is not None:
-        raise LinkInvalid(USED_LINK)
+        raise LinkInvalid(_used(reset))
     if reset.expires_at <= clock.now():
+        if reset.purpose == INVITATION:
+            raise LinkInvalid("This invitation has expired: invitations work for "
+                              f"{current_app.config['INVITATION_DAYS']} days. Ask your programme coordinator "
+                              "to send a new one, or ask for a link to set your password below.")
         raise LinkInvalid("This password reset link has expired. Ask for a new one; links work "
                           f"for {current_app.config['PASSWORD_RESET_HOURS']} hours.")
     if not reset.user.is_active:
@@ -187,7 +204,10 @@ def find_reset(token: str) -> PasswordReset:
 
 
 def reset_password(token: str, password: str) -> User:
-    """Set a new password through a reset link; the link cannot be used again."""
+    """Set a new password through a reset link or an invitation; the link cannot be used again.
+
+    An invitation's link also signs the person in (it is their first visit, and the link has just
+    proved they read the invitation's mailbox): it counts as a sign-in here, and the view signs them in."""
     reset = find_reset(token)
     check_password_rules(password)
     # A conditional update: of two requests using the link at once, only one finds it unused.
@@ -195,12 +215,17 @@ def reset_password(token: str, password: str) -> User:
                                                           PasswordReset.used_at.is_(None))
                               .values(used_at=clock.now()))
     if used.rowcount != 1:
-        raise LinkInvalid(USED_LINK)
+        raise LinkInvalid(_used(reset))
     user = reset.user
     user.password_hash = hash_password(password)
     # Whoever knew the old password (or held a session cookie) is signed out everywhere.
     user.end_sessions()
-    audit.record("user.password_reset", user, actor=user, summary=f"{user.email} set a new password")
+    if reset.purpose == INVITATION:
+        user.last_login_at = clock.now()
+        audit.record("user.invitation_accepted", user, actor=user,
+                     summary=f"{user.email} set a password through their invitation")
+    else:
+        audit.record("user.password_reset", user, actor=user, summary=f"{user.email} set a new password")
     return user
 
 

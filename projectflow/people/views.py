@@ -13,9 +13,10 @@ from ..core.errors import DomainError
 from ..core.web import same_site_path
 from ..core.forms import search_text, page_number, show_error
 from ..extensions import db, limiter, login_manager
-from . import services
-from .forms import ActiveForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SwitchRoleForm, UserForm
-from .models import ADMIN, ROLES, StaffProfile, User, UserRole
+from . import invitations, services
+from .forms import (ActiveForm, ForgotPasswordForm, InvitationForm, LoginForm, ResetPasswordForm, SwitchRoleForm,
+                    UserForm)
+from .models import ADMIN, INVITATION, ROLES, StaffProfile, User, UserRole
 
 bp = Blueprint("people", __name__)
 
@@ -100,9 +101,10 @@ def reset_password(token: str):
     except DomainError as exc:
         return render_template("auth/reset_invalid.html", message=exc.message), exc.status_code
     form = ResetPasswordForm()
+    welcome = reset.purpose == INVITATION
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data)
+            user = services.reset_password(token, form.password.data)
         except services.LinkInvalid as exc:  # used by another request a moment ago
             db.session.rollback()
             return render_template("auth/reset_invalid.html", message=exc.message), exc.status_code
@@ -110,10 +112,15 @@ def reset_password(token: str):
             show_error(form, exc, default="password")
         else:
             db.session.commit()
+            if welcome:
+                login_user(user)
+                flash(f"Welcome, {user.name}: your password is set and you are signed in.", "success")
+                return redirect(url_for("home.index"))
             flash("Your password is set. Sign in with it now.", "success")
             return redirect(url_for("people.login"))
     status = 422 if form.is_submitted() else 200
-    return render_template("auth/reset.html", form=form, email=reset.user.email), status
+    return render_template("auth/reset.html", form=form, email=reset.user.email, user=reset.user,
+                           welcome=welcome), status
 
 
 @bp.post("/switch-role")
@@ -156,13 +163,14 @@ def new_user():
         try:
             user = services.create_user(
                 email=form.email.data, name=form.name.data, roles=form.roles.data, by=current_user,
-                expertise=form.expertise.data, max_load=form.max_load.data)
+                expertise=form.expertise.data, max_load=form.max_load.data,
+                invite_from=current_app.config["BASE_URL"])
         except DomainError as exc:
             show_error(form, exc, default="email")
         else:
             db.session.commit()
-            flash(f"Account created for {user.email}. They set a password with "
-                  "“Forgotten your password?” on the sign-in page.", "success")
+            flash(f"Account created for {user.email}, and an invitation to set a password e-mailed to them "
+                  f"(the link works for {current_app.config['INVITATION_DAYS']} days).", "success")
             return redirect(url_for("people.users"))
     return render_template("people/user_form.html", form=form, user=None), 422 if form.errors else 200
 
@@ -189,8 +197,36 @@ def edit_user(user_id: int):
             db.session.commit()
             flash(f"Saved {user.email}.", "success")
             return redirect(url_for("people.users"))
-    return render_template("people/user_form.html", form=form, user=user,
-                           active_form=ActiveForm()), 422 if form.errors else 200
+    return render_template("people/user_form.html", form=form, user=user, active_form=ActiveForm(),
+                           invitation=invitations.invitation_states([user])[user.id],
+                           invitation_form=InvitationForm()), 422 if form.errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/invitation")
+@roles_required(ADMIN)
+def send_invitation(user_id: int):
+    user = get_or_404(User, user_id)
+    return send_invitation_answer(user, redirect_to=url_for("people.edit_user", user_id=user.id))
+
+
+def send_invitation_answer(user: User, *, redirect_to: str, cohort=None):
+    """The admin's and the coordinator's "Send invitation" button: sent once however often it is
+    pressed (its form token), refused with a sentence for an account that cannot be invited."""
+    form = InvitationForm()
+    if not form.validate_on_submit():
+        flash("The form was incomplete; no invitation was sent.", "danger")
+        return redirect(redirect_to), 303
+    try:
+        if once.claim(form.form_token.data, current_user) is None:
+            invitations.invite(user, by=current_user, base_url=current_app.config["BASE_URL"], cohort=cohort)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "warning")
+        return redirect(redirect_to), 303
+    db.session.commit()
+    flash(f"An invitation to set a password is on its way to {user.email}; any earlier link of theirs no "
+          f"longer works. The new one works for {current_app.config['INVITATION_DAYS']} days.", "success")
+    return redirect(redirect_to)
 
 
 @bp.post("/admin/users/<int:user_id>/active")

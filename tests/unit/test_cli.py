@@ -35,11 +35,12 @@ def test_import_people_imports_the_file_and_prints_a_summary(run, make, tmp_path
                         "ada@example.ac.uk,Ada Lovelace,student,,\n"
                         "jo@example.ac.uk,Dr Jo Bloggs,staff,robotics,4\n", encoding="utf-8-sig")
 
-    result = run("import-people", str(cohort.id), str(csv_file))
+    result = run("import-people", str(cohort.id), str(csv_file), "--no-invite")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (f"Imported i460.csv into {cohort.title}: "
-                             "1 student enrolled, 1 staff added, 2 new accounts.\n")
+                             "1 student enrolled, 1 staff added, 2 new accounts.\n"
+                             "No invitations sent (--no-invite): send them from the cohort's page.\n")
     db.session.expire_all()
     assert [e.student.email for e in cohort.enrolments] == ["ada@example.ac.uk"]
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cohort.people_imported")).one()

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from projectflow.cohorts.importing import ImportRejected, import_people
+from projectflow.cohorts.importing import ImportRejected, RolesWouldChange, import_people
 from projectflow.cohorts.models import CohortStaff, Enrolment
 from projectflow.core.audit import AuditEvent
+from projectflow.core.jobs import Job
 from projectflow.extensions import db
 from projectflow.people.models import DEFAULT_MAX_LOAD, STAFF, STUDENT, StaffProfile, User, UserRole
 
@@ -332,29 +333,81 @@ def test_existing_accounts_are_reused_not_duplicated(cohort, make):
     assert len(db.session.scalars(select(Enrolment).where(Enrolment.user_id == repeating.id)).all()) == 2
 
 
-def test_an_import_never_changes_the_roles_of_an_existing_account(cohort, make):
+def test_rows_that_would_give_an_existing_account_a_new_role_are_listed_and_nothing_is_imported(cohort, make):
     # Found when the app was tried: a student of another cohort became staff, the admin a student.
-    other_student = make.student(make.cohort(year=2025), email="other.student@example.ac.uk")
+    other_student = make.student(make.cohort(year=2025, code="AML"), email="other.student@example.ac.uk")
     admin = make.admin(email="admin.person@example.ac.uk")
     before = counts()
 
-    exc = rejected(cohort, csv_file(
-        "ada@example.ac.uk,Ada,student,,",
-        "other.student@example.ac.uk,Other Student,staff,vision,3",
-        "admin.person@example.ac.uk,Admin Person,student,,",
-    ))
+    with pytest.raises(RolesWouldChange) as info:
+        import_people(cohort, csv_file(
+            "ada@example.ac.uk,Ada,student,,",
+            "other.student@example.ac.uk,Other Student,staff,vision,3",
+            "admin.person@example.ac.uk,Admin Person,student,,",
+        ), by=None)
 
-    assert messages(exc) == [
-        (3, "other.student@example.ac.uk is an existing account (student) without the staff role; an import "
-            "does not change an account's roles. Ask an admin to add the role, or remove the row."),
-        (4, "admin.person@example.ac.uk is an existing account (admin) without the student role; an import "
-            "does not change an account's roles. Ask an admin to add the role, or remove the row."),
+    assert [(c.line, c.sentence()) for c in info.value.changes] == [
+        (3, "other.student@example.ac.uk: a student in AML 2025-26 — would also become staff"),
+        (4, "admin.person@example.ac.uk: an admin — would also become a student"),
     ]
     db.session.rollback()
     assert counts() == before
     db.session.refresh(other_student)
     db.session.refresh(admin)
     assert other_student.roles == {STUDENT} and admin.roles == {"admin"}
+
+
+def test_confirmed_role_changes_are_made_with_the_import_and_audited(cohort, make):
+    other_student = make.student(make.cohort(year=2025, code="AML"), email="other.student@example.ac.uk")
+    admin = make.admin(email="admin.person@example.ac.uk")
+    coordinator = make.coordinator()
+    data = csv_file("ada@example.ac.uk,Ada,student,,", "other.student@example.ac.uk,Other Student,staff,vision,3",
+                    "admin.person@example.ac.uk,Admin Person,student,,")
+
+    report = import_people(cohort, data, by=coordinator, add_roles=frozenset({
+        ("other.student@example.ac.uk", STAFF), ("admin.person@example.ac.uk", STUDENT)}))
+    db.session.commit()
+
+    assert (report.new_accounts, report.students_enrolled, report.staff_added) == (1, 2, 1)
+    assert "2 existing accounts given a new role" in report.summary()
+    db.session.refresh(other_student)
+    db.session.refresh(admin)
+    assert other_student.roles == {STUDENT, STAFF} and other_student.staff_profile.max_load == 3
+    assert admin.roles == {"admin", STUDENT}
+    assert cohort.is_student(admin)
+    [imported] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "cohort.people_imported")).all()
+    assert imported.after["roles_added"] == [
+        "other.student@example.ac.uk: a student in AML 2025-26 — would also become staff",
+        "admin.person@example.ac.uk: an admin — would also become a student"]
+    changed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "user.updated")
+                                 .order_by(AuditEvent.id)).all()
+    assert [(e.object_id, e.actor_id, e.before["roles"], e.after["roles"]) for e in changed] == [
+        (other_student.id, coordinator.id, ["student"], ["staff", "student"]),
+        (admin.id, coordinator.id, ["admin"], ["admin", "student"])]
+
+
+def test_a_confirmation_of_other_changes_than_the_file_makes_imports_nothing(cohort, make):
+    make.student(make.cohort(year=2025), email="other.student@example.ac.uk")
+    make.admin(email="admin.person@example.ac.uk")
+    data = csv_file("other.student@example.ac.uk,Other Student,staff,,", "admin.person@example.ac.uk,Admin,student,,")
+    before = counts()
+    with pytest.raises(RolesWouldChange):
+        import_people(cohort, data, by=None, add_roles=frozenset({("other.student@example.ac.uk", STAFF)}))
+    db.session.rollback()
+    assert counts() == before
+
+
+def test_an_import_that_invites_records_one_job_for_its_new_accounts_and_mails_nobody_yet(cohort, make):
+    make.staff(email="k.lee@example.ac.uk")
+    report = import_people(cohort, GOOD, by=None, invite=True)
+    db.session.commit()  # the test suite blocks mail: an e-mail sent here would fail the commit
+
+    [job] = db.session.scalars(select(Job)).all()
+    assert (job.kind, job.state, job.cohort_id) == ("invitations", "queued", cohort.id)
+    assert sorted(job.params["user_ids"]) == sorted(report.new_user_ids)
+    assert sorted(db.session.get(User, i).email for i in report.new_user_ids) == [
+        "ada.student@example.ac.uk", "bo.student@example.ac.uk", "j.smith@example.ac.uk"]
+    assert report.invitations_queued == 3
 
 
 def test_a_deactivated_account_is_refused_until_an_admin_reactivates_it(cohort, make):

@@ -356,7 +356,9 @@ def test_uploading_a_good_file_imports_it_and_says_how_many(login, make):
 
     assert response.status_code == 302 and response.headers["Location"] == f"/cohorts/{cohort.id}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Imported i460.csv: 2 students enrolled, 1 staff added, 3 new accounts." in flashes(page)
+    assert flashes(page) == ["Imported i460.csv: 2 students enrolled, 1 staff added, 3 new accounts. 3 invitations to "
+                             "set a password will be e-mailed by the job runner in the next minutes; the Account "
+                             "column shows each one once sent."]
     assert "Ada Lovelace" in page and "Dr Jo Bloggs" in page
     [event] = events("cohort.people_imported")
     assert event.actor_id == coordinator.id and event.after["file"] == "i460.csv"

@@ -187,14 +187,41 @@ def can_mark(sheet: MarkSheet, user: User) -> bool:
 
 
 def can_view(sheet: MarkSheet, user: User) -> bool:
-    """Its marker; the cohort's coordinators. Another marker of the same student's component only once
-    the first and second sheets are both submitted (blind marking until then)."""
+    """Its marker; another marker of the same student's component only once the first and second
+    sheets are both submitted (blind marking until then), even when that marker also coordinates the
+    cohort; the cohort's other coordinators."""
     if not user.is_authenticated:
         return False
-    if sheet.marker_id == user.id or sheet.component.cohort.can_manage(user):
+    if sheet.marker_id == user.id:
         return True
-    return both_submitted(sheet.component, sheet.student_id) and user.id in markers_of(sheet.component,
-                                                                                   sheet.student_id)
+    if user.id in markers_of(sheet.component, sheet.student_id):
+        return both_submitted(sheet.component, sheet.student_id)
+    return sheet.component.cohort.can_manage(user)
+
+
+def blind_to(user: User, sheets: list[MarkSheet]) -> set[int]:
+    """Which of ``sheets`` ``user`` may not see (a list's rule, in two queries): another marker's sheet
+    of a student's component that ``user`` marks too, until the first and second are both submitted."""
+    pairs = {(s.component_id, s.student_id) for s in sheets}
+    if not pairs:
+        return set()
+    component_ids = {c for c, _ in pairs}
+    student_ids = {st for _, st in pairs}
+    rows = db.session.execute(select(MarkSheet.component_id, MarkSheet.student_id, MarkSheet.role,
+                                     MarkSheet.state, MarkSheet.marker_id).where(
+        MarkSheet.component_id.in_(component_ids), MarkSheet.student_id.in_(student_ids),
+        MarkSheet.replaced_at.is_(None))).all()
+    marked = {(c, st) for c, st, _role, _state, marker in rows if marker == user.id}
+    complete = {}
+    for c, st, role, state, _marker in rows:
+        if role in (FIRST, SECOND):
+            complete.setdefault((c, st), set()).add(role if state == SUBMITTED else None)
+    blind = set()
+    for s in sheets:
+        pair = (s.component_id, s.student_id)
+        if s.marker_id != user.id and pair in marked and not set(s.component.roles) <= complete.get(pair, set()):
+            blind.add(s.id)
+    return blind
 
 
 def live_sheets(component: Component, student_id: int) -> list[MarkSheet]:
@@ -370,3 +397,96 @@ def reopen_sheet(sheet: MarkSheet, *, reason: str, by: User) -> MarkSheet:
     db.session.flush()
     return sheet
 
+
+
+# --- what a sheet's page shows -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkMarked:
+    """The submission a sheet marks, its lateness and any extension, as the marker is told them."""
+
+    submission: object | None  # submissions.models.Submission
+    deadline: datetime | None
+    extended: bool
+
+
+def work_marked(sheet: MarkSheet) -> WorkMarked:
+    from ..submissions.services import latest_submission
+
+    milestone = sheet.component.milestone
+    if milestone is None:
+        return WorkMarked(None, None, False)
+    granted = latest_granted(sheet.student, [milestone.id]).get(milestone.id)
+    return WorkMarked(latest_submission(milestone, sheet.student),
+                      granted.new_due_at if granted else milestone.due_at, granted is not None)
+
+
+def changes_since(sheet: MarkSheet, entries: list[CriterionEntry], overall_comment: str,
+                  private_note: str) -> list[str]:
+    """What the saved sheet holds that differs from what a marker sent from an older copy of the
+    page: shown to them so that nothing is overwritten unseen."""
+    saved = {m.criterion_id: m for m in sheet.marks}
+    titles = {c.id: c.title for c in sheet.rubric.criteria}
+    changed = []
+    for e in entries:
+        m = saved.get(e.criterion_id)
+        saved_mark = None if m is None else m.mark
+        if saved_mark != e.mark:
+            changed.append(f"{titles[e.criterion_id]}: the saved mark is "
+                           f"{'empty' if saved_mark is None else saved_mark}, yours is "
+                           f"{'empty' if e.mark is None else e.mark}.")
+        if (m.comment if m else "") != e.comment:
+            changed.append(f"{titles[e.criterion_id]}: the saved comment differs from yours.")
+    if sheet.overall_comment != overall_comment:
+        changed.append("The overall comment differs from yours.")
+    if sheet.private_note != private_note:
+        changed.append("The private note differs from yours.")
+    return changed
+
+
+# --- the coordinator's overview ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ComponentProgress:
+    component: Component
+    counts: dict[str, int]  # sheets by state
+    overdue: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class MarkingOverview:
+    components: list[ComponentProgress]
+    sheets: object  # a page (Flask-SQLAlchemy Pagination) of the sheets, soonest due first
+    numbers: dict[int, str]  # candidate numbers of the page's students
+    now: datetime
+    blind: set[int]  # sheets of the page the viewer may not see yet
+
+
+def marking_overview(cohort: Cohort, viewer: User, *, page: int, per_page: int) -> MarkingOverview:
+    """Every component's sheets by state and how many are overdue, and one page of the sheets; a
+    coordinator who marks too is blind to the other sheets of the students they mark."""
+    now = clock.now()
+    components = components_of(cohort)
+    live = (MarkSheet.replaced_at.is_(None), MarkSheet.component_id.in_([c.id for c in components]))
+    counts: dict[int, dict[str, int]] = {c.id: {} for c in components}
+    for component_id, state, n in db.session.execute(
+            select(MarkSheet.component_id, MarkSheet.state, db.func.count(MarkSheet.id)).where(*live)
+            .group_by(MarkSheet.component_id, MarkSheet.state)):
+        counts[component_id][state] = n
+    overdue = dict(db.session.execute(
+        select(MarkSheet.component_id, db.func.count(MarkSheet.id)).where(
+            *live, MarkSheet.state != SUBMITTED, MarkSheet.due_at < now).group_by(MarkSheet.component_id)).all())
+    query = (select(MarkSheet).where(*live)
+             .order_by(MarkSheet.state == SUBMITTED, MarkSheet.due_at, MarkSheet.component_id, MarkSheet.student_id,
+                       MarkSheet.role))
+    sheets = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    if sheets.pages and page > sheets.pages:
+        sheets = db.paginate(query, page=sheets.pages, per_page=per_page, error_out=False)
+    numbers = {student_id: n for (_c, student_id), n in
+               candidate_numbers({cohort.id}, {s.student_id for s in sheets.items}).items()}
+    return MarkingOverview([ComponentProgress(c, counts[c.id], overdue.get(c.id, 0)) for c in components],
+                           sheets, numbers, now, blind_to(viewer, sheets.items))

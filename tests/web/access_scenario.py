@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from projectflow.cohorts import held
 from projectflow.core import clock, jobs, mail
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
@@ -117,6 +118,9 @@ def build() -> Scenario:
         meeting = meetings.record_meeting(cohort, student, met_on=date(2027, 2, 10), notes="Planned the lidar rig",
                                           by=student)
         feed_token = feeds.regenerate_feed(student)
+        # A people file held for the coordinator: it would make the admin a student of the cohort.
+        people_import = held.import_or_hold(cohort, f"email,name,role\n{admin.email},Ada Min,student\n".encode(),
+                                            by=coordinator, filename="people.csv")
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -132,6 +136,7 @@ def build() -> Scenario:
            "proposal_id": proposal.id, "rejected_id": rejected.id, "run_id": run.id, "review_run_id": review.id, "allocation_id": allocation.id,
            "milestone_id": plan.id, "submission_id": submission.id, "extension_id": extension.id,
            "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
+           "people_import_id": people_import.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -92,6 +92,7 @@ TABLE = [
     E("GET /admin/users/{user_id}",                                   ADMIN_ONLY),
     E("POST /admin/users/{user_id}",                                  ADMIN_ONLY),
     E("POST /admin/users/{user_id}/active",                           ADMIN_ONLY, data={"active": "y"}),
+    E("POST /admin/users/{user_id}/invitation",                       ADMIN_ONLY),
     E("GET /audit/",                                                  "in  403 403 403 403 403 403 403 ok  ok  ok"),
     E("GET /audit/{event_id}",                                        MANAGE),
     # --- calendar feed (the token is the key: whoever holds it gets Sam's deadlines)
@@ -109,6 +110,12 @@ TABLE = [
     E("POST /cohorts/{cohort_id}/edit",                               MANAGE),
     E("GET /cohorts/{cohort_id}/import",                              MANAGE),
     E("POST /cohorts/{cohort_id}/import",                             MANAGE),
+    # Sam has set a password: the coordinator and the admin are told no invitation was sent (a redirect).
+    E("POST /cohorts/{cohort_id}/people/{user_id}/invitation",        MANAGE),
+    E("GET /cohorts/{cohort_id}/imports/{people_import_id}",          MANAGE),
+    E("GET /cohorts/{other_cohort_id}/imports/{people_import_id}",    CROSSED),
+    E("POST /cohorts/{cohort_id}/imports/{people_import_id}/confirm", MANAGE),
+    E("POST /cohorts/{cohort_id}/imports/{people_import_id}/abandon", MANAGE),
     # --- proposals, catalogue, preferences
     E("GET /cohorts/{cohort_id}/my-projects",                         "in  403 403 403 ok  ok  ok  ok  ok  403 403"),
     E("GET /cohorts/{cohort_id}/projects/new",                        "in  403 403 403 ok  ok  ok  ok  ok  403 403"),

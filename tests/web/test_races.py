@@ -30,6 +30,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from projectflow.cohorts import held
 from projectflow.core import clock, jobs
 from projectflow.core.notifications import Notification, notify
 from projectflow.extensions import db
@@ -174,6 +175,20 @@ class World:
         return token
 
     @cached_property
+    def invitee(self) -> User:
+        """A student imported into the cohort who has not set a password yet."""
+        return self.make.student(self.cohort, name="Ivy Invitee", password=None)
+
+    @cached_property
+    def held_import(self):
+        """A people file held because it would make the admin a student of the cohort."""
+        waiting = held.import_or_hold(self.cohort, f"email,name,role\n{self.admin.email},Ada Admin,student\n"
+                                      "new.one@example.ac.uk,New One,student\n".encode(), by=self.coordinator,
+                                      filename="people.csv")
+        db.session.commit()
+        return waiting
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -234,6 +249,16 @@ def _all_read(w: World) -> None:
                                                              Notification.read_at.is_(None))).all()
 
 
+def _held_import_page(w: World) -> str:
+    return f"/cohorts/{w.cohort.id}/imports/{w.held_import.id}"
+
+
+def _imported_once(w: World) -> None:
+    db.session.expire_all()
+    assert w.held_import.confirmed_at is not None and w.admin.roles == {"admin", "student"}
+    assert w.cohort.is_student(w.admin)
+
+
 def _import_csv(w) -> dict:
     return {"file": (b"email,name,role\nnew.one@example.ac.uk,New One,student\n"
                      b"new.two@example.ac.uk,New Two,staff\n", "people.csv", "text/csv")}
@@ -280,12 +305,22 @@ CASES: dict[str, Case] = {
                                        fill=sets(name="Ann Renamed")),
     "/admin/users/<int:user_id>/active": Case(as_("admin"), lambda w: f"/admin/users/{w.student.id}",
                                               action=lambda w: f"/admin/users/{w.student.id}/active"),
+    "/admin/users/<int:user_id>/invitation": Case(as_("admin"), lambda w: f"/admin/users/{w.invitee.id}",
+                                                  action=lambda w: f"/admin/users/{w.invitee.id}/invitation"),
     # cohorts
     "/cohorts/new": Case(as_("coordinator"), lambda w: "/cohorts/new", told=(409, 422),
                          fill=sets(programme_name="Data Science", programme_code="RACE1")),
     "/cohorts/<int:cohort_id>/edit": Case(as_("coordinator"), cohort_page("/edit"),
                                           fill=sets(programme_name="Applied Machine Learning (renamed)")),
     "/cohorts/<int:cohort_id>/import": Case(as_("coordinator"), cohort_page("/import"), files=_import_csv),
+    "/cohorts/<int:cohort_id>/people/<int:user_id>/invitation": Case(
+        as_("coordinator"), lambda w: (w.invitee, f"/cohorts/{w.cohort.id}")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/people/{w.invitee.id}/invitation"),
+    "/cohorts/<int:cohort_id>/imports/<int:import_id>/confirm": Case(
+        as_("coordinator"), _held_import_page, action=lambda w: _held_import_page(w) + "/confirm",
+        final=_imported_once),
+    "/cohorts/<int:cohort_id>/imports/<int:import_id>/abandon": Case(
+        as_("coordinator"), _held_import_page, action=lambda w: _held_import_page(w) + "/abandon"),
     # proposals, preferences, bookmarks
     "/cohorts/<int:cohort_id>/projects/new": Case(as_("lee"), cohort_page("/projects/new"),
                                                   fill=sets(title="Graph neural networks for traffic",

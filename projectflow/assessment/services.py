@@ -25,7 +25,7 @@ from ..matching.services import published_run
 from ..milestones.models import Milestone
 from ..milestones.services import latest_granted, working_calendar
 from ..people.models import User
-from . import defaults
+from . import agreement, defaults
 from .models import (
     BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SUBMITTED, Component, Criterion, CriterionMark,
     MarkingRules, MarkSheet, Rubric, band_index,
@@ -374,6 +374,7 @@ def submit_sheet(sheet: MarkSheet, *, by: User) -> MarkSheet:
                          f"of {sheet.student.name}",
                  after={"mark": sheet.mark, "role": sheet.role, "component": sheet.component.key})
     db.session.flush()
+    agreement.refresh(sheet.component, sheet.student, by=by)
     return sheet
 
 
@@ -395,6 +396,7 @@ def reopen_sheet(sheet: MarkSheet, *, reason: str, by: User) -> MarkSheet:
                          f"({ROLE_LABELS[sheet.role].lower()}): {reason.strip()}",
                  before=before, after={"reason": reason.strip()})
     db.session.flush()
+    agreement.refresh(sheet.component, sheet.student, by=by)
     return sheet
 
 
@@ -410,14 +412,14 @@ class WorkMarked:
     extended: bool
 
 
-def work_marked(sheet: MarkSheet) -> WorkMarked:
+def work_marked(component: Component, student: User) -> WorkMarked:
     from ..submissions.services import latest_submission
 
-    milestone = sheet.component.milestone
+    milestone = component.milestone
     if milestone is None:
         return WorkMarked(None, None, False)
-    granted = latest_granted(sheet.student, [milestone.id]).get(milestone.id)
-    return WorkMarked(latest_submission(milestone, sheet.student),
+    granted = latest_granted(student, [milestone.id]).get(milestone.id)
+    return WorkMarked(latest_submission(milestone, student),
                       granted.new_due_at if granted else milestone.due_at, granted is not None)
 
 

@@ -44,7 +44,7 @@ def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] 
     return render_template(
         "assessment/sheet.html", sheet=sheet, form=form, cohort=cohort, bands=BANDS, roles=ROLE_LABELS,
         label=services.student_label(sheet, cohort, {sheet.student_id: number}),
-        work=services.work_marked(sheet), missing=services.missing_for_submission(sheet),
+        work=services.work_marked(sheet.component, sheet.student), missing=services.missing_for_submission(sheet),
         can_mark=services.can_mark(sheet, current_user) and not sheet.is_submitted,
         reopen_form=ReopenForm() if cohort.can_manage(current_user) and sheet.is_submitted else None,
         changed=changed or []), status
@@ -108,7 +108,7 @@ def _answer(sheet, form, status, wants_json, message, changed=None, reload=False
 def work(sheet_id: int):
     """The submission the sheet marks, shown inline in the browser's own PDF viewer beside the rubric."""
     sheet = _sheet(sheet_id)
-    submission = services.work_marked(sheet).submission
+    submission = services.work_marked(sheet.component, sheet.student).submission
     if submission is None:
         abort(404, description="Nothing has been submitted for this work.")
     store = file_store()

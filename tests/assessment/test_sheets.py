@@ -154,3 +154,68 @@ def test_the_coordinator_reopens_a_submitted_sheet_with_a_reason(marking, coordi
     assert sheet.state == DRAFT and sheet.mark is None and sheet.submitted_at is None
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assessment.sheet_reopened")).one()
     assert "wrong row" in event.summary and event.before["mark"] == "73.80"
+
+
+def submit(sheet, marks, comment="Fine."):
+    services.save_sheet(sheet, entries(sheet, marks), overall_comment=comment, private_note="", by=sheet.marker)
+    services.submit_sheet(sheet, by=sheet.marker)
+
+
+def pair(marking, coordinator, key="report"):
+    services.open_marking(marking.components[key], by=coordinator)
+    student = db.session.scalars(select(MarkSheet).where(MarkSheet.role == SECOND)).first().student
+    return student, [db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == student.id,
+                                                                MarkSheet.role == role,
+                                                                MarkSheet.component_id == marking.components[key].id)).one()
+                     for role in (FIRST, SECOND)]
+
+
+@pytest.mark.parametrize("first, second, state, route, agreed", [
+    (71, 75, "agreed", "automatic", "73.00"),          # gap 4, same band: the mean
+    (66, 69, "agreed", "automatic", "67.50"),
+    (68, 73, "in_reconciliation", None, None),       # gap 5 but a band straddle (Merit / Distinction)
+    (60, 67, "in_reconciliation", None, None),       # gap 7: reconcile
+    (55, 66, "third_marking", None, None),           # gap 11: a third marker
+])
+def test_submitting_both_sheets_asks_the_engine_for_the_agreement(marking, coordinator, first, second, state,
+                                                                  route, agreed):
+    from projectflow.assessment.models import Agreement
+
+    student, (one, two) = pair(marking, coordinator)
+    submit(one, [first] * 5)
+    db.session.commit()
+    agreement = db.session.scalars(select(Agreement)).one()
+    assert agreement.state == "awaiting_marks"  # one of a pair never counts alone
+    submit(two, [second] * 4)
+    db.session.commit()
+    db.session.refresh(agreement)
+    assert (agreement.state, agreement.route) == (state, route)
+    assert agreement.agreed_mark == (None if agreed is None else Decimal(agreed))
+    # Reopening a sheet takes the agreement back to waiting for marks.
+    services.reopen_sheet(two, reason="Wrong student's marks.", by=coordinator)
+    db.session.commit()
+    db.session.refresh(agreement)
+    assert agreement.state == "awaiting_marks" and agreement.agreed_mark is None
+
+
+def test_a_result_appears_once_every_component_is_agreed(marking, coordinator):
+    from projectflow.assessment.models import Result
+
+    student, (one, two) = pair(marking, coordinator, "report")
+    submit(one, [68] * 5)
+    submit(two, [69] * 4)
+    _, (p1, p2) = pair(marking, coordinator, "poster")
+    submit(p1, [65] * 4)
+    submit(p2, [66] * 4)
+    db.session.commit()
+    result = db.session.scalars(select(Result).where(Result.student_id == student.id)).one()
+    assert result.final is None  # independence is not marked yet
+    services.open_marking(marking.components["independence"], by=coordinator)
+    sheet = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == student.id,
+                                                       MarkSheet.component_id == marking.components["independence"].id)).one()
+    submit(sheet, [70, 70])
+    db.session.commit()
+    db.session.refresh(result)
+    # The worked example: (75*68.50 + 15*65.50 + 10*70) / 100 = 68.2 -> Merit, within 2.5 of 70.
+    assert (result.final, result.classification) == (Decimal("68.20"), "Merit")
+    assert result.flags == ["board_discretion", "moderation_near_boundary"]

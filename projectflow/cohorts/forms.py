@@ -4,7 +4,7 @@ from zoneinfo import available_timezones
 
 from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
 
 _ZONES = sorted(available_timezones())
@@ -34,6 +34,10 @@ class CohortForm(FlaskForm):
     part_time_end = DateField("Part-time phase ends", validators=[InputRequired()])
     full_time_start = DateField("Full-time phase starts", validators=[InputRequired()])
     full_time_end = DateField("Full-time phase ends", validators=[InputRequired()])
+    marks_anonymously = BooleanField(
+        "Anonymous marking", default=True,
+        description="Second and third markers see candidate numbers, never names; the supervisor knows their own "
+                    "student.")
 
     def validate_timezone(self, field):
         if field.data not in _ZONE_SET:
@@ -54,7 +58,7 @@ class CohortForm(FlaskForm):
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in (
             "programme_name", "programme_code", "academic_year", "timezone",
-            "part_time_start", "part_time_end", "full_time_start", "full_time_end")}
+            "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously")}
 
 
 class ImportForm(FlaskForm):

@@ -15,7 +15,7 @@ from ..people.models import User
 from .models import Cohort, CohortStaff, Enrolment
 
 COHORT_FIELDS = ["programme_name", "programme_code", "academic_year", "timezone",
-                 "part_time_start", "part_time_end", "full_time_start", "full_time_end"]
+                 "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously"]
 
 # Candidate numbers are six digits, drawn at random so they reveal nothing about the student.
 CANDIDATE_RANGE = range(100000, 1000000)
@@ -60,8 +60,8 @@ def check_cohort_values(values: dict, *, cohort: Cohort | None = None) -> None:
 
 
 def create_cohort(values: dict, *, by: User) -> Cohort:
-    """A new cohort; whoever creates it coordinates it."""
-    values = {**values, "programme_code": values["programme_code"].strip().upper()}
+    """A new cohort; whoever creates it coordinates it. It marks anonymously unless told otherwise."""
+    values = {"marks_anonymously": True, **values, "programme_code": values["programme_code"].strip().upper()}
     check_cohort_values(values)
     cohort = Cohort(**{k: values[k] for k in COHORT_FIELDS}, created_at=clock.now())
     cohort.staff.append(CohortStaff(user_id=by.id, is_coordinator=True))
@@ -72,7 +72,10 @@ def create_cohort(values: dict, *, by: User) -> Cohort:
 
 
 def update_cohort(cohort: Cohort, values: dict, *, by: User) -> Cohort:
-    values = {**values, "programme_code": values["programme_code"].strip().upper()}
+    """The cohort's name, year, phases and settings, audited with what changed (a setting left out of
+    ``values`` keeps its value)."""
+    values = {"marks_anonymously": cohort.marks_anonymously, **values,
+              "programme_code": values["programme_code"].strip().upper()}
     once.lock(cohort)  # the same form sent twice at once: the second finds nothing to change
     check_cohort_values(values, cohort=cohort)
     before = audit.snapshot(cohort, COHORT_FIELDS)
@@ -80,8 +83,11 @@ def update_cohort(cohort: Cohort, values: dict, *, by: User) -> Cohort:
         setattr(cohort, k, values[k])
     after = audit.snapshot(cohort, COHORT_FIELDS)
     if after != before:
+        marking = ""
+        if after["marks_anonymously"] != before["marks_anonymously"]:
+            marking = "; anonymous marking " + ("on" if cohort.marks_anonymously else "off")
         audit.record("cohort.updated", cohort, actor=by, cohort=cohort,
-                     summary=f"Edited cohort {cohort.title}", before=before, after=after)
+                     summary=f"Edited cohort {cohort.title}{marking}", before=before, after=after)
     return cohort
 
 

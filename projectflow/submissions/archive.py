@@ -1,9 +1,10 @@
 """Every submission of a milestone as one zip, for the coordinator: the latest version of each
 student's file and a manifest.
 
-Files are named by candidate number (``<candidate>-<kind>-v<version>.pdf``), never by name:
-marking is anonymous, and the zip is what gets handed to markers. The names are in the manifest
-only, for the coordinator.
+Files are named by candidate number (``<candidate>-<kind>-v<version>.pdf``), never by name: the zip
+is what gets handed to markers. When the cohort marks anonymously (its ``marks_anonymously``
+setting, the default) the manifest names nobody either; otherwise it has a ``student_name`` column
+beside the candidate numbers.
 
 The zip is written into a spooled temporary file: small archives stay in memory, large ones go
 to disk, and each PDF is copied in chunks, so a cohort's worth of reports is never held in memory.
@@ -84,11 +85,12 @@ def milestone_archive(milestone: Milestone) -> BinaryIO:
     """A zip of the latest version of each student's file and ``manifest.csv``, as an open binary
     file positioned at its start (the caller sends and closes it).
 
-    The manifest has one row per student of the cohort, those who did not submit included, with the
-    time of submission in the cohort's local time, the size and SHA-256 recorded when the file was
-    received, lateness and any extension's new deadline. A file missing from the store, or whose
-    content no longer matches its SHA-256, is left out of the zip and said so in the manifest's
-    ``problem`` column rather than failing the whole download."""
+    The manifest has one row per student of the cohort, those who did not submit included (named only
+    when the cohort does not mark anonymously), with the time of submission in the cohort's local time,
+    the size and SHA-256 recorded when the file was received, lateness and any extension's new deadline.
+    A file missing from the store, or whose content no longer matches its SHA-256, is left out of the
+    zip and said so in the manifest's ``problem`` column rather than failing the whole download.
+    """
     cohort = milestone.cohort
     zone = cohort.zone
     store = file_store()
@@ -96,23 +98,26 @@ def milestone_archive(milestone: Milestone) -> BinaryIO:
     try:
         manifest = io.StringIO()
         writer = SafeCSVWriter(manifest)
-        writer.writerow(["candidate_number", "student_name", "file", "version", f"submitted_at ({cohort.timezone})",
-                         "size_bytes", "sha256", "late_working_days", "late_hours",
-                         f"extension_new_deadline ({cohort.timezone})", "problem"])
+        # Anonymous marking: the markers who get this zip know students by candidate number only.
+        named = not cohort.marks_anonymously
+        writer.writerow(["candidate_number"] + (["student_name"] if named else [])
+                        + ["file", "version", f"submitted_at ({cohort.timezone})", "size_bytes", "sha256",
+                           "late_working_days", "late_hours", f"extension_new_deadline ({cohort.timezone})",
+                           "problem"])
         with zipfile.ZipFile(out, "w", allowZip64=True) as zf:
             for row in archive_rows(milestone):
                 s = row.submission
+                who = [row.candidate_number] + ([row.student_name] if named else [])
                 extended = (row.extension.new_due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
                             if row.extension else "")
                 if s is None:
-                    writer.writerow([row.candidate_number, row.student_name, "", "", "", "", "", "", "", extended,
-                                     "no submission"])
+                    writer.writerow(who + ["", "", "", "", "", "", "", extended, "no submission"])
                     continue
                 name = file_name(row.candidate_number, s)
                 added, problem = _add_file(zf, store, s, name)
-                writer.writerow([row.candidate_number, row.student_name, name if added else "", s.version,
-                                 s.submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), s.size, s.sha256,
-                                 s.late_working_days, f"{s.late_hours:.2f}", extended, problem])
+                writer.writerow(who + [name if added else "", s.version,
+                                       s.submitted_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"), s.size,
+                                       s.sha256, s.late_working_days, f"{s.late_hours:.2f}", extended, problem])
             # With a byte-order mark, so that spreadsheet programs read the names' accents right.
             zf.writestr(MANIFEST, manifest.getvalue().encode("utf-8-sig"), compress_type=zipfile.ZIP_DEFLATED)
         out.seek(0)

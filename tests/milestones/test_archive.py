@@ -1,5 +1,6 @@
 """The coordinator's zip of a milestone's submissions: the latest version of each student's file,
-named by candidate number only, and a manifest whose sizes and SHA-256 match the files."""
+named by candidate number only, and a manifest whose sizes and SHA-256 match the files (names in it:
+tests/web/test_anonymous_marking.py)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_the_zip_holds_the_latest_version_of_each_submission_and_a_manifest(clie
     for person, file in ((sam, sam_file), (zoe, zoe_file)):
         row = by_candidate[candidate(cohort, person)]
         data = archive.read(file)
-        assert row["file"] == file and row["student_name"] == person.name  # accents intact
+        assert row["file"] == file and "student_name" not in row  # the cohort marks anonymously (the default)
         assert row["sha256"] == hashlib.sha256(data).hexdigest() and int(row["size_bytes"]) == len(data)
         assert row["problem"] == ""
     sam_row, zoe_row = by_candidate[candidate(cohort, sam)], by_candidate[candidate(cohort, zoe)]
@@ -167,6 +168,7 @@ def test_only_the_cohorts_coordinators_download_it(app, client, login, make, coh
 def test_a_name_a_spreadsheet_would_read_as_a_formula_is_written_as_text(client, login, cohort, coordinator,
                                                                         timeline, name):
     # Found when the app was tried: names imported from CSV came out unchanged in manifest.csv.
+    cohort.marks_anonymously = False  # (else the manifest names nobody)
     quoted = name.replace('"', '""')
     import_people(cohort, f'email,name,role\nform@example.ac.uk,"{quoted}",student\n'.encode(), by=coordinator)
     db.session.commit()

@@ -80,7 +80,7 @@ def test_a_coordinator_creates_a_cohort_and_becomes_its_coordinator(login, make)
     assert event.after == {
         "programme_name": "Applied Machine Learning", "programme_code": "I460", "academic_year": 2026,
         "timezone": "Europe/London", "part_time_start": "2027-01-11", "part_time_end": "2027-05-28",
-        "full_time_start": "2027-05-31", "full_time_end": "2027-09-10",
+        "full_time_start": "2027-05-31", "full_time_end": "2027-09-10", "marks_anonymously": True,
     }
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert ("Cohort Applied Machine Learning (I460) 2026-27 created. Next: import its students and staff."

@@ -8,6 +8,7 @@ import io
 import random
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import select
 from weasyprint import HTML
 
 from ..cohorts.models import Cohort
@@ -19,6 +20,7 @@ from ..milestones.models import Milestone
 from ..people.models import User
 from ..submissions import services as submissions
 from ..supervision import services as meetings
+from ..supervision.models import Meeting
 
 PAGE = """<html><head><style>@page {{ size: A4; margin: 2.5cm }} body {{ font-family: sans-serif }}
 h1 {{ font-size: 20pt }} p {{ line-height: 1.5 }}</style></head><body>
@@ -114,7 +116,27 @@ def _meetings(cohort: Cohort, placed, rng: random.Random) -> int:
             day += timedelta(days=rng.choice([14, 14, 21]) + (42 if quiet and n % 5 == 0 else 0))
         mail.discard_queued()
         db.session.commit()
+    _dispute_one(cohort)
     return n
+
+
+def _dispute_one(cohort: Cohort) -> None:
+    """One record the supervisor disputes: an unconfirmed meeting of the demo's last-year student (the
+    one the README's logins name) when they have one, so their log shows it; else the cohort's first."""
+    from .allocation import demo_student_with_explanation
+
+    unconfirmed = (select(Meeting).join(User, Meeting.student_id == User.id)
+                   .where(Meeting.cohort_id == cohort.id, Meeting.confirmed_at.is_(None))
+                   .order_by(User.email != (demo_student_with_explanation() or ""), Meeting.met_on.desc(), Meeting.id))
+    meeting = db.session.scalars(unconfirmed.limit(1)).first()
+    if meeting is None:
+        return
+    moment = datetime.combine(meeting.met_on, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=2, hours=10)
+    with clock.frozen(moment):
+        meetings.dispute_meeting(meeting, "We met on the Thursday, not the Tuesday, and agreed to drop the second "
+                                          "data set. Please record it again as it was.", by=meeting.supervisor)
+    mail.discard_queued()
+    db.session.commit()
 
 
 def _extension(milestone: Milestone, student: User, coordinator: User, *, state: str) -> datetime:

@@ -21,3 +21,12 @@ class MeetingForm(FlaskForm):
     actions = TextAreaField("Agreed actions", validators=[Length(max=5000)], render_kw={"rows": 3},
                             description="What each of you will do before the next meeting (optional).")
     form_token = FormTokenField()  # the same form sent twice logs one meeting
+
+
+class DisputeForm(FlaskForm):
+    comment = TextAreaField("What is not right",
+                            validators=[DataRequired("Say what is wrong with the record: the student reads your "
+                                                     "comment."),
+                                        Length(max=2000, message="Keep the comment to 2000 characters.")],
+                            render_kw={"rows": 3, "maxlength": 2000},
+                            description="The student reads this. Confirm the record later if it is settled.")

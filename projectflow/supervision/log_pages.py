@@ -1,26 +1,30 @@
 """The supervision log a page at a time: the meetings of the students shown (a supervisor's, or every
-student's for a coordinator), filtered by student, supervisor, confirmation and date range."""
+student's for a coordinator), filtered by student, supervisor, state (awaiting confirmation, confirmed,
+disputed) and date range."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 
 from ..extensions import db
 from ..matching.models import Allocation
 from ..people.models import User
 from .models import Meeting
 
-CONFIRMED, AWAITING = "confirmed", "awaiting"
+CONFIRMED, AWAITING, DISPUTED = "confirmed", "awaiting", "disputed"
+STATES = {AWAITING: "Awaiting confirmation", CONFIRMED: "Confirmed", DISPUTED: "Disputed"}
+# The query-string keys of the filters and the page: kept when a form on the page sends the person back.
+KEPT = ("student", "supervisor", "state", "since", "until", "page")
 
 
 @dataclass(frozen=True)
 class LogFilter:
     student_id: int | None = None
     supervisor_id: int | None = None
-    state: str | None = None        # CONFIRMED, AWAITING or None (both)
+    state: str | None = None        # one of STATES, or None (any)
     since: date | None = None
     until: date | None = None
 
@@ -41,8 +45,10 @@ def meetings_query(cohort_id: int, student_ids: list[int], chosen: LogFilter) ->
              .where(Meeting.cohort_id == cohort_id, Meeting.student_id.in_(student_ids)))
     if chosen.state == CONFIRMED:
         query = query.where(Meeting.confirmed_at.is_not(None))
-    elif chosen.state == AWAITING:
-        query = query.where(Meeting.confirmed_at.is_(None))
+    elif chosen.state == AWAITING:  # neither confirmed nor disputed: the supervisor has yet to answer
+        query = query.where(Meeting.confirmed_at.is_(None), Meeting.disputed_at.is_(None))
+    elif chosen.state == DISPUTED:
+        query = query.where(Meeting.disputed_at.is_not(None))
     if chosen.since:
         query = query.where(Meeting.met_on >= chosen.since)
     if chosen.until:
@@ -50,10 +56,22 @@ def meetings_query(cohort_id: int, student_ids: list[int], chosen: LogFilter) ->
     return query.order_by(func.lower(User.name), Meeting.student_id, Meeting.met_on.desc(), Meeting.id.desc())
 
 
-def totals(cohort_id: int, student_ids: list[int]) -> dict[int, tuple[int, date]]:
-    """student id -> (how many meetings, the latest date), for the students with any, in one query."""
-    return {sid: (n, last) for sid, n, last in db.session.execute(
-        select(Meeting.student_id, func.count(), func.max(Meeting.met_on))
+@dataclass(frozen=True)
+class Totals:
+    """A student's records in all: how many, how many of them disputed, and the latest meeting that is
+    not disputed (None: every record is), as the overdue report counts them."""
+
+    meetings: int
+    disputed: int
+    last: date | None
+
+
+def totals(cohort_id: int, student_ids: list[int]) -> dict[int, Totals]:
+    """student id -> their ``Totals``, for the students with any record, in one query."""
+    disputed = Meeting.disputed_at.is_not(None)
+    return {sid: Totals(n, int(d or 0), last) for sid, n, d, last in db.session.execute(
+        select(Meeting.student_id, func.count(), func.sum(case((disputed, 1), else_=0)),
+               func.max(case((disputed, None), else_=Meeting.met_on)))
         .where(Meeting.cohort_id == cohort_id, Meeting.student_id.in_(student_ids))
         .group_by(Meeting.student_id))}
 

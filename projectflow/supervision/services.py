@@ -1,6 +1,6 @@
 """The supervision log: during both phases a student records each supervision meeting (date, notes,
-agreed actions) and their supervisor confirms it; the coordinator sees who has gone too long without
-one. The log is the evidence behind the supervisor's "independence and conduct" mark later.
+agreed actions) and their supervisor confirms it, or disputes it with a comment the student reads; the
+coordinator sees who has gone too long without one. The log is the evidence behind the supervisor's "independence and conduct" mark later.
 
 The supervisor of a meeting is the student's supervisor in the cohort's *published* allocation when
 the meeting is recorded; co-supervisors of the allocated project may confirm it too.
@@ -118,24 +118,69 @@ def record_meeting(cohort: Cohort, student: User, *, met_on: date | None, notes:
 
 
 def confirm_meeting(meeting: Meeting, *, by: User) -> Meeting:
-    """The supervisor (or a co-supervisor) confirms that the meeting took place as recorded; once."""
+    """The supervisor (or a co-supervisor) confirms that the meeting took place as recorded; once. A
+    disputed record may still be confirmed (the student and supervisor talked it over): the dispute is
+    then cleared, and stays in the audit log."""
     cohort = _cohort_of(meeting)
     if not can_confirm(meeting, by):
         raise NotAllowed("Only the student's supervisor or a co-supervisor confirms their meetings.")
+    before = {"confirmed_at": None, "disputed_at": meeting.disputed_at, "dispute_comment": meeting.dispute_comment}
     # A conditional update: of two requests confirming at once, the second changes no row.
     confirmed = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.confirmed_at.is_(None))
-                                   .values(confirmed_at=clock.now(), confirmed_by_id=by.id))
+                                   .values(confirmed_at=clock.now(), confirmed_by_id=by.id, disputed_at=None,
+                                           dispute_comment=None))
     db.session.refresh(meeting)
     if confirmed.rowcount != 1:
         raise InvalidState(f"This meeting was already confirmed on "
                            f"{meeting.confirmed_at.astimezone(cohort.zone):%d %b %Y}.")
     audit.record("meeting.confirmed", meeting, actor=by, cohort=cohort,
                  summary=f"{by.name} confirmed the supervision meeting of {meeting.met_on:%d %b %Y} "
-                         f"with {meeting.student.name}",
-                 before={"confirmed_at": None}, after={"confirmed_at": meeting.confirmed_at,
-                                                       "confirmed_by_id": by.id})
+                         f"with {meeting.student.name}" + (" (its dispute is cleared)" if before["disputed_at"] else ""),
+                 before=before, after={"confirmed_at": meeting.confirmed_at, "confirmed_by_id": by.id,
+                                       "disputed_at": None, "dispute_comment": None})
     notify([meeting.student], f"{by.name} confirmed your supervision meeting of {meeting.met_on:%a %d %b %Y}.",
            link=f"/cohorts/{cohort.id}/meetings", cohort=cohort)
+    return meeting
+
+
+DISPUTE_MAX = 2000  # characters: a comment, not a second set of notes
+
+
+def dispute_meeting(meeting: Meeting, comment: str, *, by: User) -> Meeting:
+    """The supervisor (or a co-supervisor) says the record is not right, with a comment the student
+    reads: the date, the notes or the actions are wrong, or the meeting did not take place. Only a
+    record not yet confirmed, and once: a disputed record is settled by confirming it (which clears the
+    dispute) or by the student recording the meeting again as it was. Students do not edit a record
+    their supervisor has read, so the disputed one stays in the log as evidence."""
+    cohort = _cohort_of(meeting)
+    if not can_confirm(meeting, by):
+        raise NotAllowed("Only the student's supervisor or a co-supervisor disputes their meeting records.")
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationFailed("Say what is wrong with the record: the student reads your comment.", field="comment")
+    if len(comment) > DISPUTE_MAX:
+        raise ValidationFailed(f"Keep the comment to {DISPUTE_MAX} characters (it has {len(comment)}).",
+                               field="comment")
+    # Conditional, as for confirming: of two requests at once the second changes no row and is told why.
+    disputed = db.session.execute(update(Meeting).where(Meeting.id == meeting.id, Meeting.confirmed_at.is_(None),
+                                                        Meeting.disputed_at.is_(None))
+                                  .values(disputed_at=clock.now(), dispute_comment=comment))
+    db.session.refresh(meeting)
+    if disputed.rowcount != 1:
+        if meeting.confirmed_at is not None:
+            raise InvalidState(f"This meeting was already confirmed on "
+                               f"{meeting.confirmed_at.astimezone(cohort.zone):%d %b %Y}.")
+        raise InvalidState(f"This record was already disputed on "
+                           f"{meeting.disputed_at.astimezone(cohort.zone):%d %b %Y}: confirm it once it is "
+                           "settled, or ask the student to record the meeting again.")
+    audit.record("meeting.disputed", meeting, actor=by, cohort=cohort,
+                 summary=f"{by.name} disputed the record of the supervision meeting of {meeting.met_on:%d %b %Y} "
+                         f"with {meeting.student.name}",
+                 before={"disputed_at": None, "dispute_comment": None},
+                 after={"disputed_at": meeting.disputed_at, "dispute_comment": comment})
+    notify([meeting.student], f"{by.name} disputed your record of the supervision meeting of "
+                              f"{meeting.met_on:%a %d %b %Y}: “{comment}”",
+           link=f"/cohorts/{cohort.id}/meetings#meeting-{meeting.id}", cohort=cohort)
     return meeting
 
 
@@ -169,23 +214,14 @@ def all_allocations(cohort: Cohort) -> list[Allocation]:
 
 
 def confirmable(meetings: list[Meeting], allocations: list[Allocation], user: User) -> set[int]:
-    """The ids of the unconfirmed ``meetings`` the person may confirm: ``can_confirm`` for a whole page,
-    from the allocations already loaded rather than a query per meeting."""
+    """The ids of the unconfirmed ``meetings`` (disputed ones included) the person may confirm or
+    dispute: ``can_confirm`` for a whole page, from the allocations already loaded rather than a query
+    per meeting."""
     projects = set(db.session.scalars(select(project_co_supervisors.c.project_id)
                                       .where(project_co_supervisors.c.user_id == user.id)))
     co_supervised = {a.student_id for a in allocations if a.project_id in projects}
     return {m.id for m in meetings if m.confirmed_at is None
             and (m.supervisor_id == user.id or m.student_id in co_supervised)}
-
-
-def logs_of(cohort: Cohort, student_ids: list[int]) -> dict[int, list[Meeting]]:
-    """student id -> their meetings, latest first, in one query for a whole page of students."""
-    found: dict[int, list[Meeting]] = {sid: [] for sid in student_ids}
-    for m in db.session.scalars(select(Meeting).where(Meeting.cohort_id == cohort.id,
-                                                      Meeting.student_id.in_(student_ids))
-                                .order_by(Meeting.met_on.desc(), Meeting.id.desc())):
-        found[m.student_id].append(m)
-    return found
 
 
 # --- the coordinator's report --------------------------------------------------------------------
@@ -225,6 +261,8 @@ class Overdue:
     # The day the gap is counted from: the last meeting, or the phase's start when that is later (a
     # new phase, with its own gap, starts everyone's count afresh).
     counted_from: date
+    # Their latest record the supervisor disputes, when it is later than ``last_met_on`` (it does not count).
+    disputed_on: date | None = None
 
     @property
     def phase_label(self) -> str:
@@ -251,16 +289,21 @@ def overdue(cohort: Cohort, today: date | None = None) -> list[Overdue]:
     A meeting counts as soon as the student records it, confirmed or not: the report asks whether
     student and supervisor are meeting, and a supervisor slow to confirm should not make a student who
     met them look neglected. Whether the meetings were confirmed is visible on the supervision pages.
+    A record the supervisor disputes does not count (until it is confirmed): the one person who was
+    there says it is not right, perhaps that the meeting never took place, and the report should not
+    hide a gap behind it.
     """
     today = today or local_today(cohort)
     phase = phase_on(cohort, today)
     run = published_run(cohort)
     if phase is None or run is None:
         return []
-    last = {student_id: met_on for student_id, met_on in db.session.execute(
-        select(Meeting.student_id, func.max(Meeting.met_on))
-        .where(Meeting.cohort_id == cohort.id, Meeting.met_on <= today)
-        .group_by(Meeting.student_id))}
+    last, disputed = {}, {}
+    for student_id, is_disputed, met_on in db.session.execute(
+            select(Meeting.student_id, Meeting.disputed_at.is_not(None), func.max(Meeting.met_on))
+            .where(Meeting.cohort_id == cohort.id, Meeting.met_on <= today)
+            .group_by(Meeting.student_id, Meeting.disputed_at.is_not(None))):
+        (disputed if is_disputed else last)[student_id] = met_on
     limit_days = phase.gap_weeks * 7
     found = []
     for a in run.allocations:
@@ -268,6 +311,7 @@ def overdue(cohort: Cohort, today: date | None = None) -> list[Overdue]:
         counted_from = max(last_met, phase.start) if last_met else phase.start
         days = (today - counted_from).days
         if days > limit_days:
+            later = disputed.get(a.student_id)
             found.append(Overdue(a.student, a.supervisor, last_met, days / 7, phase.gap_weeks, phase.name,
-                                 days, counted_from))
+                                 days, counted_from, later if later and (not last_met or later > last_met) else None))
     return sorted(found, key=lambda o: (-o.days_since, o.student.name.lower()))

@@ -1,5 +1,5 @@
 """Supervision log pages: the student's own log, the supervisor's view of their students' logs with
-confirm buttons, and the coordinator's report of students overdue a meeting."""
+confirm and dispute buttons, and the coordinator's report of students overdue a meeting."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..extensions import db
 from ..matching.services import allocation_of, published_run
 from . import log_pages
 from . import services as meetings
-from .forms import MeetingForm
+from .forms import DisputeForm, MeetingForm
 from .models import Meeting
 
 bp = Blueprint("meetings", __name__)
@@ -91,23 +91,40 @@ def _log_filter(allocations) -> log_pages.LogFilter:
         {a.student_id for a in allocations} else None,
         supervisor_id=request.args.get("supervisor", type=int) if request.args.get("supervisor", type=int) in
         {a.supervisor_id for a in allocations} else None,
-        state=state if state in (log_pages.CONFIRMED, log_pages.AWAITING) else None, **dates)
+        state=state if state in log_pages.STATES else None, **dates)
 
 
-def _render_supervision(cohort: Cohort, status: int = 200):
+def _kept(page: int | None = None) -> dict[str, str]:
+    """The page and filters of the supervision page in the query string: its forms send them along so
+    that the person comes back to the page they were on, not to page 1 of everything. ``page``: the
+    page shown (which may differ from the one asked for)."""
+    kept = {k: v for k in log_pages.KEPT if (v := request.args.get(k, "").strip())}
+    if page is not None:
+        kept.pop("page", None)
+        if page > 1:
+            kept["page"] = str(page)
+    return kept
+
+
+def _render_supervision(cohort: Cohort, status: int = 200, dispute_form: DisputeForm | None = None,
+                        disputing: int | None = None):
     manage = cohort.can_manage(current_user)
     allocations = meetings.all_allocations(cohort) if manage else meetings.supervised_by(cohort, current_user)
     chosen = _log_filter(allocations)
     shown = log_pages.students_in(allocations, chosen)
     ids = [a.student_id for a in shown]
-    page = db.paginate(log_pages.meetings_query(cohort.id, ids, chosen), page=page_number(),
-                       per_page=MEETINGS_PER_PAGE, error_out=False)
+    query = log_pages.meetings_query(cohort.id, ids, chosen)
+    page = db.paginate(query, page=page_number(), per_page=MEETINGS_PER_PAGE, error_out=False)
+    if not page.items and page.page > 1 and page.pages:
+        # The last meeting of the last page was just confirmed away from a filter: show the new last page.
+        page = db.paginate(query, page=page.pages, per_page=MEETINGS_PER_PAGE, error_out=False)
     totals = log_pages.totals(cohort.id, ids)
     return render_template("supervision/supervision.html", cohort=cohort, allocations=allocations,
                            groups=log_pages.grouped(allocations, page.items), page=page, chosen=chosen,
-                           totals=totals, never=[a for a in shown if a.student_id not in totals],
+                           states=log_pages.STATES, totals=totals, never=[a for a in shown if a.student_id not in totals],
                            supervisors=sorted({a.supervisor for a in allocations}, key=lambda u: u.name.lower()),
-                           manage=manage, confirm_form=FlaskForm(),
+                           manage=manage, confirm_form=FlaskForm(), keep=_kept(page=page.page),
+                           dispute_form=dispute_form or DisputeForm(formdata=None), disputing=disputing,
                            confirmable=meetings.confirmable(page.items, allocations, current_user)), status
 
 
@@ -128,7 +145,7 @@ def confirm(meeting_id: int):
     cohort = get_or_404(Cohort, meeting.cohort_id)
     require(meetings.can_confirm(meeting, current_user),
             "Only the student's supervisor or a co-supervisor confirms their meetings.")
-    back = url_for(".supervision", cohort_id=cohort.id, _anchor=f"student-{meeting.student_id}")
+    back = url_for(".supervision", cohort_id=cohort.id, **_kept(), _anchor=f"student-{meeting.student_id}")
     if not FlaskForm().validate_on_submit():
         flash("The form had expired: try again.", "danger")
         return redirect(back)
@@ -141,6 +158,35 @@ def confirm(meeting_id: int):
     db.session.commit()
     flash(f"Meeting of {meeting.met_on:%d %b %Y} with {meeting.student.name} confirmed.", "success")
     return redirect(back)
+
+
+@bp.post("/meetings/<int:meeting_id>/dispute")
+@login_required
+def dispute(meeting_id: int):
+    """The supervisor says a meeting record is not right, with a comment the student reads."""
+    meeting = get_or_404(Meeting, meeting_id)
+    cohort = get_or_404(Cohort, meeting.cohort_id)
+    require(meetings.can_confirm(meeting, current_user),
+            "Only the student's supervisor or a co-supervisor disputes their meeting records.")
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            flash("The form had expired: try again.", "danger")
+            return redirect(url_for(".supervision", cohort_id=cohort.id, **_kept()))
+        return _render_supervision(cohort, 422, form, meeting.id)
+    try:
+        meetings.dispute_meeting(meeting, form.comment.data, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.field == "comment":
+            show_error(form, exc, "comment")
+            return _render_supervision(cohort, exc.status_code, form, meeting.id)
+        flash(f"Not disputed: {exc.message}", "danger")
+        return _render_supervision(cohort, exc.status_code)
+    db.session.commit()
+    flash(f"You disputed the record of the meeting of {meeting.met_on:%d %b %Y} with {meeting.student.name}; "
+          "they are told, with your comment.", "success")
+    return redirect(url_for(".supervision", cohort_id=cohort.id, **_kept(), _anchor=f"meeting-{meeting.id}"))
 
 
 @bp.get("/cohorts/<int:cohort_id>/meetings/overdue")

@@ -118,6 +118,9 @@ def test_the_demo_allocations_last_year_published_with_a_hand_move_this_year_a_t
     from projectflow.supervision.models import Meeting
     confirmed = db.session.scalar(select(func.count()).select_from(Meeting).where(Meeting.confirmed_at.is_not(None)))
     assert 0 < confirmed < db.session.scalar(select(func.count()).select_from(Meeting))
+    disputed = db.session.scalars(select(Meeting).where(Meeting.disputed_at.is_not(None))).all()
+    assert len(disputed) == 1 and disputed[0].dispute_comment  # the log shows a disputed record
+    assert disputed[0].student.email == dict(demo.demo_logins())["student (last year, allocated)"]
     # The published run is reproducible from its kept inputs.
     again = allocate(problem_from_dict(compared.problem), compared.objective)
     assert list(again.profile) == compared.profile

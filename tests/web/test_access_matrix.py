@@ -220,6 +220,8 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/meetings/supervision",                "in  403 403 403 ok  ok  ok  ok  ok  403 ok"),
     E("GET /cohorts/{cohort_id}/meetings/overdue",                    MANAGE),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
+    E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
+      data=TOO_LONG),
 ]
 
 # What a persona must never read on a page it may see: text of Sam's -> the personas who may see it.

@@ -249,6 +249,11 @@ def _all_read(w: World) -> None:
                                                              Notification.read_at.is_(None))).all()
 
 
+def _disputed_once(w: World) -> None:
+    db.session.refresh(w.meeting)
+    assert w.meeting.dispute_comment == "We met a day later." and w.meeting.confirmed_at is None
+
+
 def _held_import_page(w: World) -> str:
     return f"/cohorts/{w.cohort.id}/imports/{w.held_import.id}"
 
@@ -414,6 +419,10 @@ CASES: dict[str, Case] = {
     "/meetings/<int:meeting_id>/confirm": Case(
         lambda w: w.meeting.supervisor, lambda w: f"/cohorts/{w.cohort.id}/meetings/supervision",
         action=lambda w: f"/meetings/{w.meeting.id}/confirm"),
+    "/meetings/<int:meeting_id>/dispute": Case(
+        lambda w: w.meeting.supervisor, lambda w: f"/cohorts/{w.cohort.id}/meetings/supervision",
+        action=lambda w: f"/meetings/{w.meeting.id}/dispute", fill=sets(comment="We met a day later."),
+        final=_disputed_once),
 }
 
 

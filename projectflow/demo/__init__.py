@@ -135,6 +135,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     in its preference round with a trial allocation run. Commits as it goes (the allocation runs are
     solved by the job runner, which commits); the caller commits the rest."""
     from .allocation import allocate_previous_year, solve_runs
+    from .marking import add_marking
     from .milestones import add_current_timeline, add_timeline_history
 
     now = clock.now()
@@ -155,6 +156,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     db.session.commit()
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
     history = add_timeline_history(previous, coordinator, random.Random(seed + 3))
+    marked = add_marking(previous, coordinator, random.Random(seed + 4))
     progress(25)
 
     cohort = _cohort_with_people(year, coordinator, seed)
@@ -174,7 +176,8 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
             f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
             f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
             f"allocation published, {history['submissions']} submissions ({history['late']} late, "
-            f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings")
+            f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings, "
+            f"{marked['submitted']} mark sheets submitted and {marked['draft']} in draft")
 
 
 def _cohort_with_people(year: int, coordinator: User, seed: int, n_students: int = N_STUDENTS,

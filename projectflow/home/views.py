@@ -33,7 +33,7 @@ COHORT_PAGES = {
     STAFF: ("proposals.my_projects", "proposals.catalogue", "matching.my_students", "milestones.progress_grid",
             "meetings.supervision"),
     COORDINATOR: ("proposals.queue", "matching.runs", "milestones.timeline", "milestones.progress_grid",
-                  "meetings.supervision", "meetings.overdue_report", "proposals.overview"),
+                  "meetings.supervision", "meetings.overdue_report", "proposals.overview", "assessment.overview"),
 }
 
 

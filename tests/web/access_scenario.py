@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from projectflow.assessment import services as assessment
+from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
 from projectflow.core import clock, jobs, mail
 from projectflow.core.audit import AuditEvent
@@ -121,6 +123,13 @@ def build() -> Scenario:
         # A people file held for the coordinator: it would make the admin a student of the cohort.
         people_import = held.import_or_hold(cohort, f"email,name,role\n{admin.email},Ada Min,student\n".encode(),
                                             by=coordinator, filename="people.csv")
+        # Marking of Sam's report is open; the supervisor's sheet is a draft the second marker must not see.
+        components = {c.key: c for c in assessment.set_up_marking(cohort, by=coordinator)}
+        assessment.open_marking(components["report"], by=coordinator)
+        sheet = db.session.scalar(select(MarkSheet).where(MarkSheet.student_id == student.id,
+                                                          MarkSheet.marker_id == supervisor.id))
+        assessment.save_sheet(sheet, [], overall_comment="Supervisor's view of Sam", private_note="",
+                              by=supervisor)
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -136,7 +145,7 @@ def build() -> Scenario:
            "proposal_id": proposal.id, "rejected_id": rejected.id, "run_id": run.id, "review_run_id": review.id, "allocation_id": allocation.id,
            "milestone_id": plan.id, "submission_id": submission.id, "extension_id": extension.id,
            "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
-           "people_import_id": people_import.id,
+           "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -219,6 +219,15 @@ TABLE = [
     E("POST /cohorts/{cohort_id}/meetings",                           "in  ok  ok  403 403 403 403 403 403 403 403"),
     E("GET /cohorts/{cohort_id}/meetings/supervision",                "in  403 403 403 ok  ok  ok  ok  ok  403 ok"),
     E("GET /cohorts/{cohort_id}/meetings/overdue",                    MANAGE),
+    # Marking: a marker's own sheets only, blind to the other marker's until both are submitted.
+    E("GET /marking",                                                 "in  403 403 403 ok  ok  ok  ok  ok  ok  403"),
+    E("GET /marking/sheets/{sheet_id}",                               "in  403 403 403 ok  403 403 403 ok  403 ok"),
+    E("POST /marking/sheets/{sheet_id}",                              "in  403 403 403 ok  403 403 403 403 403 403"),
+    E("GET /marking/sheets/{sheet_id}/work",                          "in  403 403 403 404 403 403 403 404 403 404"),
+    E("POST /marking/sheets/{sheet_id}/reopen",                       MANAGE),
+    E("GET /cohorts/{cohort_id}/marking",                             MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/set-up",                     MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/components/{component_id}/open", MANAGE),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
       data=TOO_LONG),
@@ -230,6 +239,7 @@ SECRETS = {
     "Turned down on sonar": {"student", "supervisor", "coordinator", "admin"},       # Sam's rejected one
     "Fever in January": {"student", "coordinator", "admin"},                         # Sam's extension reason
     "Planned the lidar rig": {"student", "supervisor", "co_supervisor", "coordinator", "admin"},  # meeting
+    "Supervisor&#39;s view of Sam": {"supervisor", "coordinator", "admin"},  # the first marker's draft sheet
     "Seeing in the dark": set(PERSONAS) - {"anonymous", "outsider", "other_coordinator"},  # Sam's project
     "Sam Student": set(PERSONAS) - {"anonymous", "outsider", "other_coordinator"},
     "Oscar Outsider": {"outsider", "other_coordinator", "admin"},

@@ -30,6 +30,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from projectflow.assessment import services as assessment
+from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
 from projectflow.core import clock, jobs
 from projectflow.core.notifications import Notification, notify
@@ -187,6 +189,35 @@ class World:
                                       filename="people.csv")
         db.session.commit()
         return waiting
+
+    @cached_property
+    def components(self) -> dict:
+        self.timeline, self.markers  # noqa: B018 (milestones and second markers first)
+        second_markers.publish_second_markers(self.cohort, by=self.coordinator)
+        made = {c.key: c for c in assessment.set_up_marking(self.cohort, by=self.coordinator)}
+        db.session.commit()
+        return made
+
+    @cached_property
+    def sheet(self):
+        """The first marker's report sheet of the first allocated student, not started."""
+        assessment.open_marking(self.components["report"], by=self.coordinator)
+        db.session.commit()
+        return db.session.scalars(select(MarkSheet).where(MarkSheet.role == "first")
+                                  .order_by(MarkSheet.id)).first()
+
+    @cached_property
+    def submitted_sheet(self):
+        """A supervisor's sheet of independence, submitted."""
+        assessment.open_marking(self.components["independence"], by=self.coordinator)
+        sheet = db.session.scalars(select(MarkSheet).where(
+            MarkSheet.component_id == self.components["independence"].id).order_by(MarkSheet.id)).first()
+        assessment.save_sheet(sheet, [assessment.CriterionEntry(c.id, None, 70, "Independent.")
+                                      for c in sheet.rubric.criteria_for("first")],
+                              overall_comment="Worked well.", private_note="", by=sheet.marker)
+        assessment.submit_sheet(sheet, by=sheet.marker)
+        db.session.commit()
+        return sheet
 
     @cached_property
     def unread(self) -> int:
@@ -423,6 +454,18 @@ CASES: dict[str, Case] = {
         lambda w: w.meeting.supervisor, lambda w: f"/cohorts/{w.cohort.id}/meetings/supervision",
         action=lambda w: f"/meetings/{w.meeting.id}/dispute", fill=sets(comment="We met a day later."),
         final=_disputed_once),
+    "/cohorts/<int:cohort_id>/marking/set-up": Case(as_("coordinator"), cohort_page("/marking"),
+                                                    action=lambda w: f"/cohorts/{w.cohort.id}/marking/set-up"),
+    "/cohorts/<int:cohort_id>/marking/components/<int:component_id>/open": Case(
+        as_("coordinator"), lambda w: (w.components, f"/cohorts/{w.cohort.id}/marking")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/marking/components/{w.components['report'].id}/open"),
+    "/marking/sheets/<int:sheet_id>": Case(
+        lambda w: w.sheet.marker, lambda w: f"/marking/sheets/{w.sheet.id}", press="Save draft",
+        fill=lambda w, form: form.set(f"mark_{w.sheet.rubric.criteria[0].id}", "64.5")),
+    "/marking/sheets/<int:sheet_id>/reopen": Case(
+        as_("coordinator"), lambda w: f"/marking/sheets/{w.submitted_sheet.id}",
+        action=lambda w: f"/marking/sheets/{w.submitted_sheet.id}/reopen",
+        fill=sets(reason="Marks typed against the wrong criterion.")),
 }
 
 

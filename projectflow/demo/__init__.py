@@ -20,6 +20,7 @@ from ..core.passwords import hash_password
 from ..extensions import db
 from ..people import services as people_services
 from ..people.models import ADMIN, COORDINATOR, STAFF, User
+from .accounts import add_account_states
 from .projects import add_proposal_round
 
 DEMO_PASSWORD = "projectflow-demo"
@@ -164,6 +165,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
     add_current_timeline(cohort, coordinator)
     _set_demo_password(admin)
+    add_account_states(cohort, previous, coordinator)
     # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
     mail.discard_queued()
     db.session.commit()

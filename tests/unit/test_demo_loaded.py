@@ -163,3 +163,20 @@ def test_exactly_one_student_proposal_waits_for_the_demo_staff_login(loaded):
                                                        Project.proposed_by_id.is_not(None),
                                                        Project.state == "with_supervisor")).all()
     assert [p.cohort.academic_year for p in waiting] == [2026]
+
+
+def test_the_demo_people_list_shows_every_invitation_state_and_a_held_import(loaded):
+    from projectflow.cohorts import held
+    from projectflow.people import invitations
+
+    cohort = db.session.scalars(select(Cohort).order_by(Cohort.academic_year.desc())).first()
+    people = [e.student for e in cohort.enrolments] + [s.member for s in cohort.staff]
+    with clock.frozen(datetime(2026, 11, 2, 10, tzinfo=timezone.utc)):  # as the demo was built
+        kinds = [s.kind for s in invitations.invitation_states(people, cohort.zone).values()]
+    assert {"signed_in", "password_set", "invited", "expired", "not_invited"} <= set(kinds)
+    assert (kinds.count("invited"), kinds.count("expired"), kinds.count("not_invited")) == (1, 1, 1)
+    [waiting] = held.open_imports(cohort)
+    [change] = held.review(waiting).changes
+    assert change.sentence().endswith("a student in I460 2025-26 — would also become staff")
+    page = loaded.client.get(f"/cohorts/{cohort.id}")  # not signed in: the page itself is checked in tests/web
+    assert page.status_code == 302

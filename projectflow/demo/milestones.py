@@ -133,8 +133,8 @@ def _dispute_one(cohort: Cohort) -> None:
         return
     moment = datetime.combine(meeting.met_on, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=2, hours=10)
     with clock.frozen(moment):
-        meetings.dispute_meeting(meeting, "We met on the Thursday, not the Tuesday, and agreed to drop the second "
-                                          "data set. Please record it again as it was.", by=meeting.supervisor)
+        meetings.dispute_meeting(meeting, "We met a day later than this, and agreed to drop the second data set "
+                                          "rather than update the plan. Please record it again as it was.", by=meeting.supervisor)
     mail.discard_queued()
     db.session.commit()
 

@@ -304,6 +304,9 @@ class Agreement(db.Model):
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cannot_agree_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A third marker: proposed by the second-marker engine, confirmed by the coordinator (who may
+    # choose another), who then gets a third sheet.
+    third_marker_proposed_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
@@ -350,6 +353,8 @@ class Result(db.Model):
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     moderated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     moderation_note: Mapped[str] = mapped_column(Text, default="")
+    # A moderator's adjusted final mark (the engine's stays in ``final``); None when confirmed as it is.
+    moderated_final: Mapped[Decimal | None] = mapped_column(Mark)
     state: Mapped[str] = mapped_column(String(12), default=PROVISIONAL)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

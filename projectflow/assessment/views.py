@@ -198,3 +198,7 @@ def open_component(cohort_id: int, component_id: int):
     flash(opened.summary(component) if opened.sheets else f"Every marker of {component.title} has a sheet already.",
           "success")
     return redirect(url_for(".overview", cohort_id=cohort.id))
+
+
+# The blueprint's other pages, each area in its own module.
+from . import results_views, setup_views  # noqa: E402,F401

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, LargeBinary, String, UniqueConstraint, event,
-                        select, true)
+                        false, select, true)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..core.types import UTCDateTime
@@ -204,6 +204,8 @@ class CohortStaff(db.Model):
     # Overrides the staff profile's maximum load for this cohort when set.
     load_limit: Mapped[int | None]
     is_coordinator: Mapped[bool] = mapped_column(default=False)
+    # Nominated by the coordinator to moderate marks (coordinators moderate anyway).
+    is_moderator: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     cohort: Mapped[Cohort] = relationship(back_populates="staff")
     member: Mapped[User] = relationship(lazy="joined")

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..people.models import User
 from ..results import engine
 from .models import (
-    AGREED, AWAITING_MARKS, SUBMITTED, THIRD, Agreement, Component, MarkingRules, MarkSheet,
+    AGREED, AWAITING_MARKS, IN_RECONCILIATION, SUBMITTED, THIRD, THIRD_MARKING, Agreement, Component, MarkingRules, MarkSheet,
     Result,
 )
 
@@ -89,7 +89,10 @@ def refresh(component: Component, student: User, *, by: User | None) -> Agreemen
     outcome = engine.agree_component(rules, marks, component.key) if marks is not None else \
         engine.ComponentOutcome(component.key, engine.AWAITING_MARKS)
     before = (agreement.state, agreement.route, agreement.agreed_mark, agreement.mark)
-    agreement.state, agreement.route = outcome.state, outcome.route
+    state = outcome.state
+    if state == IN_RECONCILIATION and agreement.cannot_agree_at is not None:
+        state = THIRD_MARKING  # the markers declared they cannot agree: a third marker decides
+    agreement.state, agreement.route = state, outcome.route
     agreement.agreed_mark, agreement.mark = outcome.agreed, outcome.mark
     agreement.penalty = outcome.penalty or Decimal(0)
     if (agreement.state, agreement.route, agreement.agreed_mark, agreement.mark) != before:
@@ -99,6 +102,11 @@ def refresh(component: Component, student: User, *, by: User | None) -> Agreemen
                      before={"state": before[0], "route": before[1], "agreed": before[2], "mark": before[3]},
                      after={"state": agreement.state, "route": agreement.route, "agreed": agreement.agreed_mark,
                             "penalty": agreement.penalty, "mark": agreement.mark})
+    if agreement.state == THIRD_MARKING and agreement.third_marker_proposed_id is None:
+        from .reconciliation import propose_third_marker
+
+        proposed = propose_third_marker(agreement)
+        agreement.third_marker_proposed_id = proposed.id if proposed is not None else None
     db.session.flush()
     refresh_result(cohort, student, components, rules, by=by)
     return agreement

@@ -27,7 +27,7 @@ from ..milestones.services import latest_granted, working_calendar
 from ..people.models import User
 from . import agreement, defaults
 from .models import (
-    BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SUBMITTED, Component, Criterion, CriterionMark,
+    BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SUBMITTED, THIRD, Component, Criterion, CriterionMark,
     MarkingRules, MarkSheet, Rubric, band_index,
 )
 
@@ -365,7 +365,12 @@ def submit_sheet(sheet: MarkSheet, *, by: User) -> MarkSheet:
     if missing:
         raise ValidationFailed("Not yet complete: " + " ".join(missing))
     given = {m.criterion_id: m.mark for m in sheet.marks}
-    sheet.mark = weighted_mark([(c, given[c.id]) for c in sheet.rubric.criteria_for(sheet.role)])
+    mark = weighted_mark([(c, given[c.id]) for c in sheet.rubric.criteria_for(sheet.role)])
+    if sheet.role == THIRD:
+        from .reconciliation import check_third_mark
+
+        check_third_mark(sheet, mark)
+    sheet.mark = mark
     sheet.state = SUBMITTED
     sheet.submitted_at = sheet.updated_at = clock.now()
     cohort = sheet.component.cohort

@@ -119,8 +119,12 @@ def cohorts_managed_by(user: User) -> list[Cohort]:
     return list(db.session.scalars(query))
 
 
+def people_of(cohort: Cohort):
+    """A SELECT of the ids of the cohort's students and staff (to use inside another query)."""
+    return (select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)
+            .union(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
+
+
 def person_in_cohort(cohort: Cohort, user_id: int) -> User | None:
     """The student or member of staff of the cohort with this id (None for anyone else)."""
-    takes_part = (select(Enrolment.user_id).where(Enrolment.cohort_id == cohort.id)
-                  .union(select(CohortStaff.user_id).where(CohortStaff.cohort_id == cohort.id)))
-    return db.session.scalar(select(User).where(User.id == user_id, User.id.in_(takes_part)))
+    return db.session.scalar(select(User).where(User.id == user_id, User.id.in_(people_of(cohort))))

@@ -78,7 +78,7 @@ def show(cohort_id: int):
         .options(selectinload(CohortStaff.member))).all()
     staff = sorted(staff, key=lambda s: s.member.name.lower())
     states = invitations.invitation_states([e.student for e in enrolments] + [s.member for s in staff],
-                                           cohort.zone)
+                                           cohort.zone, among=services.people_of(cohort))
     return render_template("cohorts/show.html", cohort=cohort, enrolments=enrolments, staff=staff,
                            states=states, held_imports=held.open_imports(cohort),
                            invitation_form=InvitationForm(), new_token=once.new_token)

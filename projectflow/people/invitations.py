@@ -150,15 +150,16 @@ def state_of(user: User, latest: PasswordReset | None, now: datetime, zone: Zone
     return InvitationState("expired", f"Invitation expired {_day(latest.expires_at, zone)}", True)
 
 
-def invitation_states(users, zone: ZoneInfo | str = "Europe/London") -> dict[int, InvitationState]:
-    """Each user's ``InvitationState`` by id: one query per 500 people for their newest links."""
+def invitation_states(users, zone: ZoneInfo | str = "Europe/London", among=None) -> dict[int, InvitationState]:
+    """Each user's ``InvitationState`` by id, from their newest links: one query per 500 people, or one
+    query in all when ``among`` is a SELECT of their ids (a cohort's people, however many)."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     users = list(users)
     ids = [u.id for u in users]
+    groups = [among] if among is not None else [ids[i:i + 500] for i in range(0, len(ids), 500)]
     latest: dict[int, PasswordReset] = {}
-    for start in range(0, len(ids), 500):  # well below every database's parameter limit
-        chunk = ids[start:start + 500]
-        newest = (select(func.max(PasswordReset.id)).where(PasswordReset.user_id.in_(chunk))
+    for group in groups:  # lists well below every database's parameter limit
+        newest = (select(func.max(PasswordReset.id)).where(PasswordReset.user_id.in_(group))
                   .group_by(PasswordReset.user_id))
         latest.update((r.user_id, r) for r in db.session.scalars(
             select(PasswordReset).where(PasswordReset.id.in_(newest))))

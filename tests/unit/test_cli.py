@@ -129,3 +129,35 @@ def test_create_user_refuses_a_duplicate_and_a_short_password(run, make):
     assert unknown_role.exit_code == 2 and "'wizard' is not one of" in unknown_role.stderr
     db.session.rollback()
     assert counts() == before
+
+
+def test_import_people_invites_the_new_accounts_from_the_terminal(run, make, tmp_path, smtp_server):
+    cohort = make.cohort()
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("email,name,role\nada@example.ac.uk,Ada Lovelace,student\njo@example.ac.uk,Jo,staff\n")
+
+    result = run("import-people", str(cohort.id), str(csv_file))
+
+    assert result.exit_code == 0, result.output
+    assert "Invited 2 new account(s) to set a password." in result.stdout
+    assert sorted(m["To"] for m in smtp_server.wait_for(2)) == ["ada@example.ac.uk", "jo@example.ac.uk"]
+
+
+def test_import_people_lists_rows_that_would_change_roles_and_adds_them_only_when_told(run, make, tmp_path):
+    cohort = make.cohort()
+    admin = make.admin(email="admin.person@example.ac.uk")
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("email,name,role\nadmin.person@example.ac.uk,Admin Person,student\n")
+    before = counts()
+
+    refused = run("import-people", str(cohort.id), str(csv_file))
+
+    assert refused.exit_code == 1
+    assert "people.csv:2: admin.person@example.ac.uk: an admin — would also become a student" in refused.stderr
+    assert "Run again with --add-roles" in refused.stderr
+    assert counts() == before
+    added = run("import-people", str(cohort.id), str(csv_file), "--add-roles", "--no-invite")
+    assert added.exit_code == 0, added.output
+    assert "1 existing account given a new role" in added.stdout
+    db.session.expire_all()
+    assert admin.roles == {"admin", "student"} and cohort.is_student(admin)

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..core.errors import ValidationFailed
 from ..core.forms import FlaskForm
+from ..core.once import FormTokenField
 from .models import BANDS, MarkSheet
 from .services import COMMENT_LIMIT, CriterionEntry, parse_mark
 
@@ -84,3 +85,35 @@ class OpenMarkingForm(FlaskForm):
 
 class SetUpForm(FlaskForm):
     submit = SubmitField("Set up marking with the standard components")
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Message to the other marker", validators=[DataRequired("Write a message first."),
+                                                                    Length(max=COMMENT_LIMIT)],
+                         render_kw={"rows": 3})
+    form_token = FormTokenField()  # the same message sent twice is posted once
+    submit = SubmitField("Send")
+
+
+class ProposeForm(FlaskForm):
+    mark = StringField("Agreed mark", validators=[DataRequired("Give the agreed mark."), Length(max=10)],
+                       render_kw={"inputmode": "decimal"}, description="Between the two marks, up to two decimals.")
+    justification = TextAreaField("Justification", validators=[DataRequired("Justify the agreed mark."),
+                                                               Length(max=COMMENT_LIMIT)],
+                                  render_kw={"rows": 3}, description="The external examiner reads this.")
+    submit = SubmitField("Propose this mark")
+
+
+class ConfirmForm(FlaskForm):
+    submit = SubmitField("Confirm the proposed mark")
+
+
+class CannotAgreeForm(FlaskForm):
+    reason = TextAreaField("Why you cannot agree", validators=[DataRequired("Say why you cannot agree."),
+                                                               Length(max=COMMENT_LIMIT)], render_kw={"rows": 2})
+    submit = SubmitField("We cannot agree: ask for a third marker")
+
+
+class ThirdMarkerForm(FlaskForm):
+    marker = SelectField("Third marker", coerce=str, validators=[DataRequired("Choose the third marker.")])
+    submit = SubmitField("Appoint the third marker")

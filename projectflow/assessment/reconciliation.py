@@ -14,6 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock, once
@@ -54,6 +55,12 @@ def can_see(agreement: Agreement, user: User) -> bool:
     if user.id in {s.marker_id for s in sheets.values()}:
         return _pair_submitted(sheets, agreement)
     return agreement.component.cohort.can_manage(user)
+
+
+def is_reconciler(agreement: Agreement, user: User) -> bool:
+    """The first or second marker of the agreement's student and component."""
+    return user.is_authenticated and any(s.marker_id == user.id and s.role in (FIRST, SECOND)
+                                         for s in sheets_of(agreement).values())
 
 
 def _reconciler(agreement: Agreement, user: User) -> MarkSheet:
@@ -99,6 +106,9 @@ def propose(agreement: Agreement, mark: Decimal, justification: str, *, by: User
         raise ValidationFailed("Justify the agreed mark: the external examiner reads it.", field="justification")
     if len(justification) > MESSAGE_LIMIT:
         raise ValidationFailed(f"Keep the justification within {MESSAGE_LIMIT:,} characters.", field="justification")
+    if (agreement.reconciled_mark, agreement.justification, agreement.proposed_by_id) == (mark, justification, by.id) \
+            and agreement.confirmed_at is None:
+        return agreement  # the same proposal again (sent twice): nothing changes
     agreement.reconciled_mark, agreement.justification = mark, justification
     agreement.proposed_by_id, agreement.proposed_at = by.id, clock.now()
     agreement.confirmed_by_id = agreement.confirmed_at = None
@@ -240,7 +250,8 @@ def needing_action(cohort: Cohort) -> list[Agreement]:
     """The agreements a coordinator follows: in reconciliation, or waiting for a third marker."""
     return list(db.session.scalars(select(Agreement).join(Agreement.component).where(
         Agreement.component.has(cohort_id=cohort.id),
-        Agreement.state.in_((IN_RECONCILIATION, THIRD_MARKING))).order_by(Agreement.state, Agreement.id)))
+        Agreement.state.in_((IN_RECONCILIATION, THIRD_MARKING))).options(selectinload(Agreement.student))
+        .order_by(Agreement.state, Agreement.id)))
 
 
 def reconciliations_of(user: User) -> list[Agreement]:

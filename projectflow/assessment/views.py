@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ..cohorts.models import Cohort
-from ..core import clock
+from ..core import clock, once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
-from ..core.forms import page_number
+from ..core.forms import page_number, show_error
 from ..core.storage import file_store
 from ..extensions import db
-from ..people.models import STAFF
+from ..people.models import STAFF, User
 from . import services
-from .forms import OpenMarkingForm, ReopenForm, SetUpForm, entries_of, sheet_form
-from .models import BANDS, ROLE_LABELS, Component, MarkSheet
+from . import agreement as agreeing
+from . import reconciliation
+from .forms import (
+    CannotAgreeForm, ConfirmForm, MessageForm, OpenMarkingForm, ProposeForm, ReopenForm, SetUpForm, ThirdMarkerForm,
+    entries_of, sheet_form,
+)
+from .models import (
+    BANDS, FIRST, IN_RECONCILIATION, ROLE_LABELS, SECOND, THIRD, THIRD_MARKING, Agreement, Component, MarkSheet,
+    ReconciliationMessage,
+)
 
 bp = Blueprint("assessment", __name__)
 
@@ -29,7 +41,15 @@ def queue():
     numbers = services.candidate_numbers({s.component.cohort_id for s in sheets}, {s.student_id for s in sheets})
     labels = {s.id: services.student_label(s, s.component.cohort, {s.student_id: numbers.get(
         (s.component.cohort_id, s.student_id), "")}) for s in sheets}
-    return render_template("assessment/queue.html", sheets=sheets, labels=labels, roles=ROLE_LABELS, now=clock.now())
+    agreements = reconciliation.reconciliations_of(current_user)
+    return render_template("assessment/queue.html", sheets=sheets, labels=labels, roles=ROLE_LABELS, now=clock.now(),
+                           agreements=agreements, agreement_labels=_agreement_labels(agreements, sheets, labels))
+
+
+def _agreement_labels(agreements: list[Agreement], sheets: list[MarkSheet], labels: dict[int, str]) -> dict[int, str]:
+    # The same name or candidate number the marker's own sheet of that student shows.
+    by_pair = {(s.component_id, s.student_id): labels[s.id] for s in sheets}
+    return {a.id: by_pair.get((a.component_id, a.student_id), "") for a in agreements}
 
 
 def _sheet(sheet_id: int) -> MarkSheet:
@@ -47,7 +67,14 @@ def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] 
         work=services.work_marked(sheet.component, sheet.student), missing=services.missing_for_submission(sheet),
         can_mark=services.can_mark(sheet, current_user) and not sheet.is_submitted,
         reopen_form=ReopenForm() if cohort.can_manage(current_user) and sheet.is_submitted else None,
+        agreement=_visible_agreement(sheet),
         changed=changed or []), status
+
+
+def _visible_agreement(sheet: MarkSheet) -> Agreement | None:
+    found = db.session.scalar(select(Agreement).where(Agreement.component_id == sheet.component_id,
+                                                      Agreement.student_id == sheet.student_id))
+    return found if found is not None and reconciliation.can_see(found, current_user) else None
 
 
 @bp.route("/marking/sheets/<int:sheet_id>", methods=["GET", "POST"])
@@ -162,7 +189,8 @@ def overview(cohort_id: int):
 def _render_overview(cohort: Cohort, status: int = 200):
     overview = services.marking_overview(cohort, current_user, page=page_number(), per_page=SHEETS_PER_PAGE)
     return render_template("assessment/overview.html", cohort=cohort, overview=overview, roles=ROLE_LABELS,
-                           set_up_form=SetUpForm(), open_form=OpenMarkingForm()), status
+                           set_up_form=SetUpForm(), open_form=OpenMarkingForm(),
+                           needing=reconciliation.needing_action(cohort)), status
 
 
 @bp.post("/cohorts/<int:cohort_id>/marking/set-up")
@@ -198,6 +226,138 @@ def open_component(cohort_id: int, component_id: int):
     flash(opened.summary(component) if opened.sheets else f"Every marker of {component.title} has a sheet already.",
           "success")
     return redirect(url_for(".overview", cohort_id=cohort.id))
+
+
+
+# --- reconciliation and third markers ------------------------------------------------------------
+
+def _agreement(agreement_id: int) -> Agreement:
+    agreement = get_or_404(Agreement, agreement_id)
+    require(reconciliation.can_see(agreement, current_user),
+            "You see this once both markers have submitted their sheets, and only if you mark this work.")
+    return agreement
+
+
+def _render_agreement(agreement: Agreement, status: int = 200, **forms):
+    cohort = agreement.component.cohort
+    sheets = reconciliation.sheets_of(agreement)
+    number = services.candidate_numbers({cohort.id}, {agreement.student_id}).get((cohort.id, agreement.student_id), "")
+    mine = next((s for s in sheets.values() if s.marker_id == current_user.id), None)
+    viewer_role = mine.role if mine else None
+    label = (f"Candidate {number}" if viewer_role in (SECOND, THIRD) and cohort.marks_anonymously
+             else f"{agreement.student.name} ({number})")
+    reconciling = viewer_role in (FIRST, SECOND) and agreement.state == IN_RECONCILIATION
+    third_form = None
+    if agreement.state == THIRD_MARKING and THIRD not in sheets and cohort.can_manage(current_user) and mine is None:
+        third_form = forms.get("third_form") or ThirdMarkerForm()
+        third_form.marker.choices = _third_marker_choices(agreement)
+        if not third_form.is_submitted() and agreement.third_marker_proposed_id:
+            third_form.marker.data = str(agreement.third_marker_proposed_id)
+    messages = db.session.scalars(select(ReconciliationMessage).where(
+        ReconciliationMessage.agreement_id == agreement.id).order_by(ReconciliationMessage.created_at)).all()
+    return render_template(
+        "assessment/agreement.html", agreement=agreement, cohort=cohort, sheets=sheets, label=label, bands=BANDS,
+        roles=ROLE_LABELS, messages=messages, describe=agreeing.describe(agreement), reconciling=reconciling,
+        range=reconciliation.marks_range(agreement) if FIRST in sheets and all(
+            s.mark is not None for r, s in sheets.items() if r in (FIRST, SECOND)) else None,
+        message_form=forms.get("message_form") or MessageForm(),
+        propose_form=forms.get("propose_form") or ProposeForm(),
+        confirm_form=ConfirmForm() if reconciling and agreement.proposed_by_id not in (None, current_user.id) else None,
+        cannot_form=forms.get("cannot_form") or CannotAgreeForm(), third_form=third_form), status
+
+
+def _third_marker_choices(agreement: Agreement) -> list[SelectChoice]:
+    cohort = agreement.component.cohort
+    proposed = agreement.third_marker_proposed_id
+    staff = sorted((s.member for s in cohort.staff if s.member.is_active), key=lambda u: u.name)
+    return [SelectChoice(str(u.id), u.name + (" (proposed)" if u.id == proposed else "")) for u in staff]
+
+
+def _reconciling(agreement_id: int) -> Agreement:
+    agreement = _agreement(agreement_id)
+    require(reconciliation.is_reconciler(agreement, current_user), "Only the first and second markers reconcile.")
+    return agreement
+
+
+@bp.get("/marking/agreements/<int:agreement_id>")
+@login_required
+def agreement(agreement_id: int):
+    """Both sheets side by side, the markers' discussion, and what to do next."""
+    return _render_agreement(_agreement(agreement_id))
+
+
+def _act(agreement: Agreement, form, name: str, action, done: str):
+    """Validate ``form``, run ``action`` (a service call), commit and say ``done``; or show why not."""
+    if not form.validate():
+        return _render_agreement(agreement, 422, **{name: form})
+    try:
+        action()
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc, next(iter(f.name for f in form if f.type not in ("CSRFTokenField", "SubmitField")),
+                                   "submit"))
+        flash(exc.message, "danger")
+        return _render_agreement(agreement, exc.status_code, **{name: form})
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for(".agreement", agreement_id=agreement.id))
+
+
+@bp.post("/marking/agreements/<int:agreement_id>/messages")
+@login_required
+def post_message(agreement_id: int):
+    agreement = _reconciling(agreement_id)
+    form = MessageForm()
+
+    def action():
+        if once.claim(form.form_token.data, current_user) is None:
+            reconciliation.post_message(agreement, form.body.data, by=current_user)
+    return _act(agreement, form, "message_form", action, "Message sent.")
+
+
+@bp.post("/marking/agreements/<int:agreement_id>/propose")
+@login_required
+def propose(agreement_id: int):
+    agreement = _reconciling(agreement_id)
+    form = ProposeForm()
+
+    def action():
+        reconciliation.propose(agreement, services.parse_mark(form.mark.data) or Decimal(0), form.justification.data,
+                               by=current_user)
+    return _act(agreement, form, "propose_form", action,
+                "Mark proposed: the other marker is asked to confirm it.")
+
+
+@bp.post("/marking/agreements/<int:agreement_id>/confirm")
+@login_required
+def confirm(agreement_id: int):
+    agreement = _reconciling(agreement_id)
+    return _act(agreement, ConfirmForm(), "confirm_form",
+                lambda: reconciliation.confirm(agreement, by=current_user), "Agreed by reconciliation.")
+
+
+@bp.post("/marking/agreements/<int:agreement_id>/cannot-agree")
+@login_required
+def cannot_agree(agreement_id: int):
+    agreement = _reconciling(agreement_id)
+    form = CannotAgreeForm()
+    return _act(agreement, form, "cannot_form",
+                lambda: reconciliation.cannot_agree(agreement, form.reason.data, by=current_user),
+                "Sent to a third marker: the coordinator appoints one.")
+
+
+@bp.post("/marking/agreements/<int:agreement_id>/third-marker")
+@login_required
+def appoint_third_marker(agreement_id: int):
+    agreement = _agreement(agreement_id)
+    require(agreement.component.cohort.can_manage(current_user), "Only the cohort's coordinators appoint third markers.")
+    form = ThirdMarkerForm()
+    form.marker.choices = _third_marker_choices(agreement)
+
+    def action():
+        marker = db.session.get(User, int(form.marker.data))
+        reconciliation.appoint_third_marker(agreement, marker, by=current_user)
+    return _act(agreement, form, "third_form", action, "Third marker appointed: their sheet is in their queue.")
 
 
 # The blueprint's other pages, each area in its own module.

@@ -35,3 +35,13 @@ def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
     db.session.commit()
     with clock.frozen(SEPTEMBER):
         yield r
+
+
+@pytest.fixture
+def as_(client, login):
+    """Sign out whoever is signed in, then sign ``user`` in (one browser, several people in turn)."""
+    def sign_in(user, role=None):
+        client.post("/logout")
+        return login(user, role=role)
+
+    return sign_in

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from projectflow.assessment import agreement as agreeing
 from projectflow.assessment import services as assessment
 from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
@@ -130,6 +131,7 @@ def build() -> Scenario:
                                                           MarkSheet.marker_id == supervisor.id))
         assessment.save_sheet(sheet, [], overall_comment="Supervisor's view of Sam", private_note="",
                               by=supervisor)
+        agreement = agreeing.refresh(components["report"], student, by=None)  # awaiting both marks
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -146,6 +148,7 @@ def build() -> Scenario:
            "milestone_id": plan.id, "submission_id": submission.id, "extension_id": extension.id,
            "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
            "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
+           "agreement_id": agreement.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -228,6 +228,13 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/marking",                             MANAGE),
     E("POST /cohorts/{cohort_id}/marking/set-up",                     MANAGE),
     E("POST /cohorts/{cohort_id}/marking/components/{component_id}/open", MANAGE),
+    # Agreeing a mark: the markers only once both sheets are in (here they are not: all refused).
+    E("GET /marking/agreements/{agreement_id}",                       MANAGE),
+    E("POST /marking/agreements/{agreement_id}/messages",             "in  403 403 403 403 403 403 403 403 403 403"),
+    E("POST /marking/agreements/{agreement_id}/propose",              "in  403 403 403 403 403 403 403 403 403 403"),
+    E("POST /marking/agreements/{agreement_id}/confirm",              "in  403 403 403 403 403 403 403 403 403 403"),
+    E("POST /marking/agreements/{agreement_id}/cannot-agree",         "in  403 403 403 403 403 403 403 403 403 403"),
+    E("POST /marking/agreements/{agreement_id}/third-marker",         MANAGE),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
       data=TOO_LONG),

@@ -220,6 +220,47 @@ class World:
         return sheet
 
     @cached_property
+    def disagreement(self):
+        """A report marked 60 by the first marker and 67 by the second: in reconciliation."""
+        from projectflow.assessment.models import Agreement
+
+        sheet = self.sheet
+        second = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == sheet.student_id,
+                                                            MarkSheet.component_id == sheet.component_id,
+                                                            MarkSheet.role == "second")).one()
+        for s, mark in ((sheet, 60), (second, 67)):
+            assessment.save_sheet(s, [assessment.CriterionEntry(c.id, None, mark, "Seen.")
+                                      for c in s.rubric.criteria_for(s.role)],
+                                  overall_comment="Overall.", private_note="", by=s.marker)
+            assessment.submit_sheet(s, by=s.marker)
+        db.session.commit()
+        return db.session.scalars(select(Agreement).where(Agreement.student_id == sheet.student_id)).one()
+
+    @cached_property
+    def proposal(self):
+        """The disagreement with 63 proposed by the first marker."""
+        from projectflow.assessment import reconciliation
+
+        reconciliation.propose(self.disagreement, 63, "Between the two.", by=self.sheet.marker)
+        db.session.commit()
+        return self.disagreement
+
+    @cached_property
+    def second_sheet(self):
+        self.disagreement  # noqa: B018
+        return db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == self.sheet.student_id,
+                                                          MarkSheet.component_id == self.sheet.component_id,
+                                                          MarkSheet.role == "second")).one()
+
+    @cached_property
+    def needs_third(self):
+        from projectflow.assessment import reconciliation
+
+        reconciliation.cannot_agree(self.disagreement, "We read it differently.", by=self.sheet.marker)
+        db.session.commit()
+        return self.disagreement
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -314,6 +355,15 @@ def _other_marker(w):
 def _move_target(w):
     current = next(a.project_id for a in w.run.allocations if a.student_id == w.student.id)
     return next(p.id for p in w.projects if p.id != current)
+
+
+def _earlier_marking(w) -> str:
+    """This year's marking set up, and last year's with a poster of its own to copy from: the rules page."""
+    w.components  # noqa: B018
+    made = {c.key: c for c in assessment.set_up_marking(w.last_year, by=w.coordinator)}
+    made["poster"].title = "Poster and demonstration"
+    db.session.commit()
+    return f"/cohorts/{w.cohort.id}/marking/rules"
 
 
 CASES: dict[str, Case] = {
@@ -466,6 +516,36 @@ CASES: dict[str, Case] = {
         as_("coordinator"), lambda w: f"/marking/sheets/{w.submitted_sheet.id}",
         action=lambda w: f"/marking/sheets/{w.submitted_sheet.id}/reopen",
         fill=sets(reason="Marks typed against the wrong criterion.")),
+    # setting marking up
+    "/cohorts/<int:cohort_id>/marking/rules": Case(
+        as_("coordinator"), lambda w: (w.components, f"/cohorts/{w.cohort.id}/marking/rules")[1],
+        fill=sets(agree_within="4", penalty_preset="ucl")),
+    "/cohorts/<int:cohort_id>/marking/components": Case(
+        as_("coordinator"), lambda w: (w.components, f"/cohorts/{w.cohort.id}/marking/rules")[1],
+        action=cohort_page("/marking/components"),
+        fill=lambda w, form: form.set(f"component_{w.components['report'].id}_title", "Dissertation")),
+    "/cohorts/<int:cohort_id>/marking/components/<int:component_id>/rubric": Case(
+        as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/marking/components/{w.components['poster'].id}/rubric",
+        fill=sets(c0_title="Content", new_title="Demonstration", new_weight="10", c1_weight="10")),
+    "/cohorts/<int:cohort_id>/marking/copy": Case(
+        as_("coordinator"), _earlier_marking, action=cohort_page("/marking/copy"),
+        fill=sets(source=lambda w: w.last_year.id)),
+    "/marking/agreements/<int:agreement_id>/messages": Case(
+        lambda w: w.sheet.marker, lambda w: f"/marking/agreements/{w.disagreement.id}",
+        action=lambda w: f"/marking/agreements/{w.disagreement.id}/messages", fill=sets(body="Shall we meet?")),
+    "/marking/agreements/<int:agreement_id>/propose": Case(
+        lambda w: w.sheet.marker, lambda w: f"/marking/agreements/{w.disagreement.id}",
+        action=lambda w: f"/marking/agreements/{w.disagreement.id}/propose",
+        fill=sets(mark="64", justification="A fair middle.")),
+    "/marking/agreements/<int:agreement_id>/confirm": Case(
+        lambda w: w.second_sheet.marker, lambda w: f"/marking/agreements/{w.proposal.id}",
+        action=lambda w: f"/marking/agreements/{w.proposal.id}/confirm"),
+    "/marking/agreements/<int:agreement_id>/cannot-agree": Case(
+        lambda w: w.sheet.marker, lambda w: f"/marking/agreements/{w.disagreement.id}",
+        action=lambda w: f"/marking/agreements/{w.disagreement.id}/cannot-agree", fill=sets(reason="Too far apart.")),
+    "/marking/agreements/<int:agreement_id>/third-marker": Case(
+        as_("coordinator"), lambda w: f"/marking/agreements/{w.needs_third.id}",
+        action=lambda w: f"/marking/agreements/{w.needs_third.id}/third-marker"),
 }
 
 

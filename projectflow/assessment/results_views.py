@@ -15,7 +15,7 @@ from ..core.forms import page_number, show_error
 from ..extensions import db
 from ..people.models import User
 from ..results import engine
-from . import results
+from . import result_charts, results
 from .models import ROLE_LABELS, Result
 from .results_forms import ModerateForm, ModeratorsForm, ReleaseForm, ReleaseOneForm, SampleForm
 from .services import parse_mark
@@ -70,7 +70,7 @@ def results_export(cohort_id: int, fmt: str):
 @login_required
 def results_charts(cohort_id: int):
     cohort = _managed(cohort_id)
-    return render_template("assessment/results_charts.html", cohort=cohort, charts=results.results_charts(cohort))
+    return render_template("assessment/results_charts.html", cohort=cohort, charts=result_charts.results_charts(cohort))
 
 
 @bp.post("/cohorts/<int:cohort_id>/results/release")

@@ -29,7 +29,7 @@ NAV_COHORT_KEY = "nav_cohort_id"
 # the ones the cohort switcher may return to in the chosen cohort.
 COHORT_PAGES = {
     STUDENT: ("proposals.catalogue", "proposals.edit_preferences", "matching.mine", "milestones.my_timeline",
-              "meetings.log"),
+              "meetings.log", "assessment.my_results"),
     STAFF: ("proposals.my_projects", "proposals.catalogue", "matching.my_students", "milestones.progress_grid",
             "meetings.supervision"),
     COORDINATOR: ("proposals.queue", "matching.runs", "milestones.timeline", "milestones.progress_grid",
@@ -112,8 +112,10 @@ def student():
     allocations = {a.run.cohort_id: a for a in db.session.scalars(
         select(Allocation).join(AllocationRun).where(Allocation.student_id == current_user.id,
                                                      AllocationRun.state == PUBLISHED))}
+    from ..assessment.results import released_in
+
     return render_template("home/student.html", enrolments=enrolments, lists=lists, proposals=proposals,
-                           allocations=allocations, now=clock.now())
+                           allocations=allocations, released=released_in(current_user), now=clock.now())
 
 
 @bp.get("/staff")

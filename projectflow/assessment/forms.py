@@ -117,3 +117,10 @@ class CannotAgreeForm(FlaskForm):
 class ThirdMarkerForm(FlaskForm):
     marker = SelectField("Third marker", coerce=str, validators=[DataRequired("Choose the third marker.")])
     submit = SubmitField("Appoint the third marker")
+
+
+class ReassignForm(FlaskForm):
+    marker = SelectField("New marker", coerce=str, validators=[DataRequired("Choose the new marker.")])
+    reason = StringField("Why", validators=[DataRequired("Say why the sheet is reassigned."), Length(max=500)],
+                         description="Both markers and the audit log see this; the draft so far is kept in the log.")
+    submit = SubmitField("Reassign the sheet")

@@ -497,3 +497,60 @@ def marking_overview(cohort: Cohort, viewer: User, *, page: int, per_page: int) 
                candidate_numbers({cohort.id}, {s.student_id for s in sheets.items}).items()}
     return MarkingOverview([ComponentProgress(c, counts[c.id], overdue.get(c.id, 0)) for c in components],
                            sheets, numbers, now, blind_to(viewer, sheets.items))
+
+
+# --- reassigning a sheet -------------------------------------------------------------------------
+
+def check_new_marker(sheet: MarkSheet, marker: User) -> None:
+    from ..matching.models import MarkingConflict
+    from ..matching.services import allocation_of
+
+    cohort = sheet.component.cohort
+    if cohort.staff_member(marker) is None or not marker.is_active:
+        raise ValidationFailed(f"{marker.name} is not on the staff of this cohort.", field="marker")
+    if marker.id == sheet.marker_id:
+        raise ValidationFailed(f"{marker.name} marks this sheet already.", field="marker")
+    others = {s.marker_id for s in live_sheets(sheet.component, sheet.student_id) if s.id != sheet.id}
+    if marker.id in others:
+        raise ValidationFailed(f"{marker.name} marks this work in another role: markers are independent.",
+                               field="marker")
+    allocation = allocation_of(cohort, sheet.student)
+    if sheet.role != FIRST and allocation is not None and marker.id in allocation.project.supervisor_ids():
+        raise ValidationFailed(f"{marker.name} supervises this student: a {ROLE_LABELS[sheet.role].lower()} "
+                               "is independent of the supervision.", field="marker")
+    if db.session.scalar(select(MarkingConflict.id).where(MarkingConflict.cohort_id == cohort.id,
+                                                          MarkingConflict.staff_id == marker.id,
+                                                          MarkingConflict.student_id == sheet.student_id)):
+        raise ValidationFailed(f"{marker.name} declared a conflict of interest with this student.", field="marker")
+
+
+def reassign_sheet(sheet: MarkSheet, marker: User, *, reason: str, by: User) -> MarkSheet:
+    """Give an unsubmitted sheet (an overdue one, a marker who fell ill) to another marker, who starts a
+    clean sheet. The old sheet is kept, marked replaced, and its draft is written into the audit log."""
+    cohort = sheet.component.cohort
+    _require_coordinator(cohort, by)
+    once.lock(sheet)
+    if sheet.replaced_at is not None:
+        raise InvalidState("This sheet was reassigned already.")
+    if sheet.state == SUBMITTED:
+        raise InvalidState("A submitted sheet is not reassigned: reopen it, or ask for a third marker.")
+    if not reason.strip():
+        raise ValidationFailed("Say why the sheet is reassigned: both markers and the audit log see it.",
+                               field="reason")
+    check_new_marker(sheet, marker)
+    now = clock.now()
+    draft = {"marks": {m.criterion.title: {"mark": m.mark, "comment": m.comment} for m in sheet.marks},
+             "overall_comment": sheet.overall_comment, "private_note": sheet.private_note, "state": sheet.state}
+    sheet.replaced_at = now
+    db.session.flush()  # the old sheet leaves the one-live-sheet index before the new one enters it
+    new = MarkSheet(component_id=sheet.component_id, rubric_id=sheet.rubric_id, student_id=sheet.student_id,
+                    marker_id=marker.id, role=sheet.role, state=NOT_STARTED, due_at=sheet.due_at,
+                    created_at=now, updated_at=now)
+    db.session.add(new)
+    audit.record("assessment.sheet_reassigned", sheet, actor=by, cohort=cohort,
+                 summary=f"Reassigned the {sheet.component.title.lower()} sheet of {sheet.student.name} "
+                         f"({ROLE_LABELS[sheet.role].lower()}) from {sheet.marker.name} to {marker.name}: "
+                         f"{reason.strip()}",
+                 before={"marker": sheet.marker.name, **draft}, after={"marker": marker.name, "reason": reason.strip()})
+    db.session.flush()
+    return new

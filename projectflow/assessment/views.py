@@ -21,7 +21,8 @@ from . import services
 from . import agreement as agreeing
 from . import reconciliation
 from .forms import (
-    CannotAgreeForm, ConfirmForm, MessageForm, OpenMarkingForm, ProposeForm, ReopenForm, SetUpForm, ThirdMarkerForm,
+    CannotAgreeForm, ConfirmForm, MessageForm, OpenMarkingForm, ProposeForm, ReassignForm, ReopenForm, SetUpForm,
+    ThirdMarkerForm,
     entries_of, sheet_form,
 )
 from .models import (
@@ -58,7 +59,7 @@ def _sheet(sheet_id: int) -> MarkSheet:
     return sheet
 
 
-def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] | None = None):
+def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] | None = None, reassign_form=None):
     cohort = sheet.component.cohort
     number = services.candidate_numbers({cohort.id}, {sheet.student_id}).get((cohort.id, sheet.student_id), "")
     return render_template(
@@ -67,6 +68,8 @@ def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] 
         work=services.work_marked(sheet.component, sheet.student), missing=services.missing_for_submission(sheet),
         can_mark=services.can_mark(sheet, current_user) and not sheet.is_submitted,
         reopen_form=ReopenForm() if cohort.can_manage(current_user) and sheet.is_submitted else None,
+        reassign_form=reassign_form or (_reassign_form(sheet) if cohort.can_manage(current_user)
+                                        and not sheet.is_submitted and sheet.marker_id != current_user.id else None),
         agreement=_visible_agreement(sheet),
         changed=changed or []), status
 
@@ -167,6 +170,36 @@ def reopen(sheet_id: int):
     db.session.commit()
     flash(f"The sheet is reopened; {sheet.marker.name} can change it and submit again.", "success")
     return redirect(url_for(".sheet", sheet_id=sheet.id))
+
+
+def _reassign_form(sheet: MarkSheet, form=None) -> ReassignForm:
+    form = form or ReassignForm()
+    staff = sorted((s.member for s in sheet.component.cohort.staff if s.member.is_active and s.user_id != sheet.marker_id),
+                   key=lambda u: u.name)
+    form.marker.choices = [SelectChoice("", "Choose a member of staff")] + [SelectChoice(str(u.id), u.name) for u in staff]
+    return form
+
+
+@bp.post("/marking/sheets/<int:sheet_id>/reassign")
+@login_required
+def reassign(sheet_id: int):
+    sheet = get_or_404(MarkSheet, sheet_id)
+    require(sheet.component.cohort.can_manage(current_user), "Only the cohort's coordinators reassign mark sheets.")
+    require(services.can_view(sheet, current_user), "You mark this student too: another coordinator reassigns it.")
+    form = _reassign_form(sheet)
+    if not form.validate():
+        return _render_sheet(sheet, sheet_form(sheet), 422, reassign_form=form)
+    try:
+        new = services.reassign_sheet(sheet, db.session.get(User, int(form.marker.data)), reason=form.reason.data,
+                                      by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc, "marker")
+        return _render_sheet(sheet, sheet_form(sheet), exc.status_code, reassign_form=form)
+    db.session.commit()
+    flash(f"The sheet is now {new.marker.name}'s, to start afresh; {sheet.marker.name}'s draft is kept in the "
+          "audit log.", "success")
+    return redirect(url_for(".overview", cohort_id=sheet.component.cohort_id))
 
 
 # --- the coordinator's overview -----------------------------------------------------------------

@@ -172,3 +172,37 @@ def test_a_coordinator_who_second_marks_is_blind_like_any_marker(opened, login, 
     overview = client.get(f"/cohorts/{r.cohort.id}/marking").get_data(as_text=True)
     assert "Submitted 58.00" not in overview and "Hidden: you mark this student too" in overview
     assert f'href="/marking/sheets/{sheet.id}"' not in overview
+
+
+def test_the_coordinator_reassigns_an_overdue_sheet_and_the_new_marker_starts_clean(opened, as_, coordinator):
+    from projectflow.core.audit import AuditEvent
+
+    r = opened
+    sheet = r.second
+    if coordinator.id in services.markers_of(sheet.component, sheet.student_id):
+        pytest.skip("the coordinator marks this student in this draw: another coordinator would reassign")
+    services.save_sheet(sheet, [services.CriterionEntry(c.id, None, Decimal(52), "Half done")
+                                for c in sheet.rubric.criteria_for(SECOND)[:1]],
+                        overall_comment="", private_note="", by=sheet.marker)
+    db.session.commit()
+    new_marker = next(u for u in (r.lee, r.kim, r.nlp) if u.id not in services.markers_of(sheet.component, sheet.student_id)
+                      and u.id not in {a for a in [r.first.marker_id]})
+    client = as_(coordinator)
+    url = f"/marking/sheets/{sheet.id}"
+    form = get_form(client, url, action=f"{url}/reassign")
+    form.select("marker", str(r.first.marker_id))
+    form.set("reason", "Ill")
+    response = form.submit(client)
+    assert response.status_code == 422 and "marks this work in another role" in response.get_data(as_text=True)
+    form.select("marker", str(new_marker.id))
+    assert form.submit(client).status_code == 302
+    db.session.refresh(sheet)
+    assert sheet.replaced_at is not None
+    fresh = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == sheet.student_id,
+                                                       MarkSheet.role == SECOND, MarkSheet.replaced_at.is_(None))).one()
+    assert fresh.marker_id == new_marker.id and fresh.state == "not_started" and not fresh.marks
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assessment.sheet_reassigned")).one()
+    assert "Half done" in str(event.before) and event.after["reason"] == "Ill"
+    # The old marker no longer has it; the new one does.
+    assert f"/marking/sheets/{sheet.id}\"" not in as_(sheet.marker).get("/marking").get_data(as_text=True)
+    assert f"/marking/sheets/{fresh.id}\"" in as_(new_marker).get("/marking").get_data(as_text=True)

@@ -225,6 +225,7 @@ TABLE = [
     E("POST /marking/sheets/{sheet_id}",                              "in  403 403 403 ok  403 403 403 403 403 403"),
     E("GET /marking/sheets/{sheet_id}/work",                          "in  403 403 403 404 403 403 403 404 403 404"),
     E("POST /marking/sheets/{sheet_id}/reopen",                       MANAGE),
+    E("POST /marking/sheets/{sheet_id}/reassign",                     MANAGE),
     E("GET /cohorts/{cohort_id}/marking",                             MANAGE),
     E("POST /cohorts/{cohort_id}/marking/set-up",                     MANAGE),
     E("POST /cohorts/{cohort_id}/marking/components/{component_id}/open", MANAGE),

@@ -530,6 +530,12 @@ CASES: dict[str, Case] = {
     "/cohorts/<int:cohort_id>/marking/copy": Case(
         as_("coordinator"), _earlier_marking, action=cohort_page("/marking/copy"),
         fill=sets(source=lambda w: w.last_year.id)),
+    "/marking/sheets/<int:sheet_id>/reassign": Case(
+        as_("coordinator"), lambda w: f"/marking/sheets/{w.sheet.id}",
+        action=lambda w: f"/marking/sheets/{w.sheet.id}/reassign",
+        fill=sets(marker=lambda w: next(s.user_id for s in w.cohort.staff if s.user_id not in {
+            m.marker_id for m in db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == w.sheet.student_id))}),
+            reason="Away on leave.")),
     "/marking/agreements/<int:agreement_id>/messages": Case(
         lambda w: w.sheet.marker, lambda w: f"/marking/agreements/{w.disagreement.id}",
         action=lambda w: f"/marking/agreements/{w.disagreement.id}/messages", fill=sets(body="Shall we meet?")),

@@ -191,6 +191,7 @@ def save_rules(cohort: Cohort, values: RulesValues, *, shown_version: int | None
     _require_coordinator(cohort, by)
     check_rules(values)
     once.lock(cohort)  # two tabs (or a double click) saving at once: one after the other
+    db.session.expire_all()  # what the other committed meanwhile, not what this request read before
     rules = rules_of(cohort)
     saved = RulesValues.of(rules if rules is not None else rules_or_defaults(cohort)).__dict__
     wanted = values.__dict__
@@ -275,6 +276,7 @@ def save_components(cohort: Cohort, values: list[ComponentValues], *, shown: str
     once results are released and, before that, submitted marks are agreed again with them."""
     _require_coordinator(cohort, by)
     once.lock(cohort)
+    db.session.expire_all()
     components = components_of(cohort)
     by_id = {c.id: c for c in components}
     if sorted(v.component_id for v in values) != sorted(by_id):
@@ -448,7 +450,7 @@ def save_rubric(component: Component, drafts: list[CriterionDraft], *, shown: st
     _require_coordinator(cohort, by)
     check_criteria(component, drafts)
     once.lock(component)
-    db.session.refresh(component, ["rubrics"])
+    db.session.expire_all()
     current = component.current_rubric
     before = [CriterionDraft.of(c) for c in current.criteria] if current is not None else []
     if before == drafts:
@@ -567,6 +569,7 @@ def copy_marking(cohort: Cohort, source: Cohort, *, by: User) -> list[Component]
     if not source.can_manage(by):
         raise NotAllowed(f"You do not coordinate {source.title}: only its coordinators can copy its rubrics.")
     once.lock(cohort)
+    db.session.expire_all()
     theirs = components_of(source)
     if not theirs:
         raise ValidationFailed(f"{source.title} has no components to copy.", field="source")

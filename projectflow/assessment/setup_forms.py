@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, \
-    TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField, \
+    SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import FlaskForm
@@ -15,9 +15,6 @@ from .setup import (
     CRITERION_MARKERS, DESCRIPTOR_LIMIT, MARKED_BY_LABELS, RULE_LABELS, RULE_RANGES, TITLE_LIMIT, ComponentValues,
     MAX_CRITERIA, CriterionDraft, RulesValues, number,
 )
-
-PRESET_LABELS = {"per-day": "Per working day", "ucl": "UCL rule", "cap": "Capped at the pass mark", "none": "None"}
-
 
 class HundredthsField(StringField):
     """A number with at most two decimals (a gap, a penalty), typed as a person writes it."""
@@ -86,8 +83,7 @@ class RulesForm(FlaskForm):
         RULE_LABELS["moderation_sample_min"], *RULE_RANGES["moderation_sample_min"],
         "The random sample holds at least this many students, or all of them if the cohort is smaller.")
     penalty_preset = SelectField(
-        RULE_LABELS["penalty_preset"], choices=[(k, f"{PRESET_LABELS[k]}: {v[0].lower()}{v[1:]}")
-                                                for k, v in PENALTY_PRESETS.items()],
+        RULE_LABELS["penalty_preset"], choices=[SelectChoice(k, v) for k, v in PENALTY_PRESETS.items()],
         description="Taken off the agreed mark of late work unless an extension was granted; both marks are kept. "
                     "The pass mark is 50.")
     penalty_points = _hundredths(
@@ -134,7 +130,7 @@ def components_form(components: list[Component], milestones: list, formdata=None
         shown = HiddenField()
         submit = SubmitField("Save components")
 
-    milestone_choices = [("", "No submission")] + [(str(m.id), m.title) for m in milestones]
+    milestone_choices = [SelectChoice("", "No submission")] + [SelectChoice(str(m.id), m.title) for m in milestones]
     for c in components:
         setattr(ComponentsForm, f"component_{c.id}_title", StringField(
             f"Title of {c.title}", validators=[InputRequired("Give the component a title."), Length(max=TITLE_LIMIT)]))
@@ -143,7 +139,7 @@ def components_form(components: list[Component], milestones: list, formdata=None
                                                     NumberRange(1, 100, "Give a whole number from 1 to 100.")],
             render_kw={"inputmode": "numeric"}))
         setattr(ComponentsForm, f"component_{c.id}_marked_by", SelectField(
-            f"Who marks {c.title}", choices=list(MARKED_BY_LABELS.items())))
+            f"Who marks {c.title}", choices=[SelectChoice(k, v) for k, v in MARKED_BY_LABELS.items()]))
         setattr(ComponentsForm, f"component_{c.id}_milestone", SelectField(
             f"What {c.title} assesses", choices=milestone_choices))
     form = ComponentsForm(formdata=formdata) if formdata is not None else ComponentsForm(formdata=None)
@@ -164,7 +160,7 @@ def component_values(form) -> list[ComponentValues]:
                             else None) for c in form.components]
 
 
-MARKER_CHOICES = [(",".join(roles), label) for roles, label in CRITERION_MARKERS.items()]
+MARKER_CHOICES = [SelectChoice(",".join(roles), label) for roles, label in CRITERION_MARKERS.items()]
 NEW = "new"
 
 
@@ -180,7 +176,7 @@ def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
     criteria = rubric.criteria if rubric is not None else []
     count = posted_rows(formdata) if formdata is not None else len(criteria)
     supervisor_only = component.marked_by == SUPERVISOR_ONLY
-    choices = [c for c in MARKER_CHOICES if not supervisor_only or c[0] == FIRST]
+    choices = [c for c in MARKER_CHOICES if not supervisor_only or c.value == FIRST]
 
     class RubricForm(FlaskForm):
         shown = HiddenField()

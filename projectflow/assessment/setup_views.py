@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms import SelectChoice
 
 from ..cohorts.models import Cohort
 from ..core.auth import get_or_404
@@ -31,7 +32,7 @@ def _rules_page(cohort: Cohort, *, rules_form: RulesForm | None = None, comp_for
     sources = setup.copy_sources(cohort, current_user)
     if copy_form is None:
         copy_form = CopyForm(formdata=None)
-    copy_form.source.choices = [("", "Choose a cohort")] + [(str(c.id), c.title) for c in sources]
+    copy_form.source.choices = [SelectChoice("", "Choose a cohort")] + [SelectChoice(str(c.id), c.title) for c in sources]
     return render_template(
         "assessment/rules.html", cohort=cohort, form=rules_form, comp_form=comp_form, copy_form=copy_form,
         components=components, opened=setup.sheets_opened(components), sources=sources,
@@ -94,7 +95,7 @@ def save_components(cohort_id: int):
 def copy_rubrics(cohort_id: int):
     cohort = _managed(cohort_id)
     form = CopyForm()
-    form.source.choices = [(str(c.id), c.title) for c in setup.copy_sources(cohort, current_user)]
+    form.source.choices = [SelectChoice(str(c.id), c.title) for c in setup.copy_sources(cohort, current_user)]
     if not form.validate():
         return _rules_page(cohort, copy_form=form, status=422,
                            problem="Choose one of the cohorts you run to copy from; nothing was copied.")

@@ -229,6 +229,15 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/marking",                             MANAGE),
     E("POST /cohorts/{cohort_id}/marking/set-up",                     MANAGE),
     E("POST /cohorts/{cohort_id}/marking/components/{component_id}/open", MANAGE),
+    # Setting marking up: the rules page (with the components and copying), each component's rubric.
+    E("GET /cohorts/{cohort_id}/marking/rules",                       MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/rules",                      MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/components",                 MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/copy",                       MANAGE),
+    E("GET /cohorts/{cohort_id}/marking/components/{component_id}/rubric", MANAGE),
+    E("POST /cohorts/{cohort_id}/marking/components/{component_id}/rubric", MANAGE),
+    E("GET /cohorts/{other_cohort_id}/marking/components/{component_id}/rubric", CROSSED),
+    E("POST /cohorts/{other_cohort_id}/marking/components/{component_id}/rubric", CROSSED),
     # Agreeing a mark: the markers only once both sheets are in (here they are not: all refused).
     E("GET /marking/agreements/{agreement_id}",                       MANAGE),
     E("POST /marking/agreements/{agreement_id}/messages",             "in  403 403 403 403 403 403 403 403 403 403"),

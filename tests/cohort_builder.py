@@ -30,6 +30,8 @@ from projectflow.core.passwords import hash_password
 from projectflow.demo import AREAS, FAMILY_NAMES, GIVEN_NAMES, TITLES
 from projectflow.demo.projects import DESCRIPTION, KEYWORDS, TOPICS
 from projectflow.extensions import db
+from projectflow.assessment import services as assessment
+from projectflow.assessment.models import Agreement, MarkSheet
 from projectflow.matching import second_markers, services as matching
 from projectflow.matching.models import Allocation, AllocationRun, MarkerAssignment
 from projectflow.milestones import extensions as extension_services, services as milestone_services
@@ -84,6 +86,10 @@ class Installation:
     milestone_now: Milestone
     milestone_before: Milestone
     project: Project  # one of the supervisor's approved projects this year
+    sheet: MarkSheet | None = None  # the first marker's report sheet of the first allocated student last year
+    agreement: Agreement | None = None  # that report's marks, 7 apart: in reconciliation
+    coordinators_sheet: MarkSheet | None = None  # the same for a student the coordinator does not mark
+    coordinators_agreement: Agreement | None = None
 
 
 def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
@@ -106,6 +112,7 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
         milestone_services.set_closures(previous, f"{year - 1}-12-24, {year}-01-01, Christmas closure", by=coordinator)
         past = milestone_services.create_timeline(previous, by=coordinator)
     _history(previous, published, past, random.Random(seed + 3))
+    marked_sheet, coordinators_sheet = _marking(previous, coordinator, datetime(year, 9, 20, 9, tzinfo=timezone.utc))
 
     with clock.frozen(datetime(year, 10, 5, 9, tzinfo=timezone.utc)):
         cohort = _cohort(year, coordinator, people.csv(year, scale.students), seed)
@@ -140,12 +147,16 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
         .order_by(User.id).limit(1))
     project = db.session.scalar(select(Project).where(Project.cohort_id == cohort.id, Project.owner_id == supervisor.id,
                                                       Project.state == "approved").order_by(Project.id).limit(1))
+    def agreement_of(sheet: MarkSheet) -> Agreement:
+        return db.session.scalar(select(Agreement).where(Agreement.student_id == sheet.student_id,
+                                                         Agreement.component_id == sheet.component_id))
     installation = Installation(
         scale=scale, now=datetime(year, 11, 2, 9, tzinfo=timezone.utc), admin=admin, coordinator=coordinator,
         supervisor=supervisor, second_marker=second_marker, student_now=first_student,
         student_before=student_before, cohort=cohort, previous=previous, trial_run=trial,
         published_run=published, compared_run=compared, milestone_now=ahead[0], milestone_before=past[3],
-        project=project)
+        project=project, sheet=marked_sheet, agreement=agreement_of(marked_sheet), coordinators_sheet=coordinators_sheet,
+        coordinators_agreement=agreement_of(coordinators_sheet))
     shared = hash_password(PASSWORD)
     for user in (admin, coordinator, supervisor, second_marker, first_student, student_before):
         user.password_hash = shared
@@ -437,6 +448,35 @@ def _history(cohort: Cohort, run: AllocationRun, milestones: list[Milestone], rn
     _insert(AuditEvent, audits)
     _insert(Notification, notes)
     db.session.commit()
+
+
+def _marking(cohort: Cohort, coordinator: User, at: datetime) -> tuple[MarkSheet, MarkSheet]:
+    """Marking open for every component (a sheet per marker and student). Two reports marked 60 and
+    67 by their two markers, in reconciliation: the first allocated student's, and the first whose
+    markers do not include the coordinator (a coordinator who marks sees marking as a marker). Their
+    first markers' sheets are returned."""
+    with clock.frozen(at):
+        components = assessment.set_up_marking(cohort, by=coordinator)
+        for component in components:
+            assessment.open_marking(component, by=coordinator)
+        db.session.commit()
+        report = next(c for c in components if c.key == "report")
+        sheets = db.session.scalars(select(MarkSheet).where(MarkSheet.component_id == report.id)
+                                    .join(MarkSheet.student).order_by(User.id, MarkSheet.role)).all()
+        pairs: dict[int, dict[str, MarkSheet]] = {}
+        for sheet in sheets:
+            pairs.setdefault(sheet.student_id, {})[sheet.role] = sheet
+        complete = [p for p in pairs.values() if "second" in p]
+        chosen = [complete[0], next(p for p in complete if coordinator.id not in {s.marker_id for s in p.values()})]
+        for pair in {id(p): p for p in chosen}.values():
+            for role, mark in (("first", 60), ("second", 67)):
+                sheet = pair[role]
+                assessment.save_sheet(sheet, [assessment.CriterionEntry(c.id, None, mark, "Seen.")
+                                              for c in sheet.rubric.criteria_for(sheet.role)],
+                                      overall_comment="Overall.", private_note="A note.", by=sheet.marker)
+                assessment.submit_sheet(sheet, by=sheet.marker)
+        db.session.commit()
+        return chosen[0]["first"], chosen[1]["first"]
 
 
 def _news(cohort: Cohort, previous: Cohort, rng: random.Random, at: datetime) -> None:

@@ -81,6 +81,12 @@ def _pages() -> list[Page]:
         ]
     pages.append(Page("supervisor", "project", lambda i: f"/projects/{i.project.id}"))
     pages += [
+        Page("supervisor", "marking queue", lambda i: "/marking"),
+        Page("supervisor", "mark sheet last year", lambda i: f"/marking/sheets/{i.sheet.id}"),
+        Page("supervisor", "agreeing a mark last year", lambda i: f"/marking/agreements/{i.agreement.id}"),
+        Page("second marker", "marking queue", lambda i: "/marking"),
+    ]
+    pages += [
         Page("coordinator", "home", lambda i: "/coordinator"),
         Page("coordinator", "cohorts", lambda i: "/cohorts/"),
         Page("coordinator", "audit log", lambda i: "/audit/"),
@@ -107,6 +113,10 @@ def _pages() -> list[Page]:
             Page("coordinator", f"timeline {year}", lambda i, c=cohort: f"{c(i)}/timeline"),
         ]
     pages += [
+        Page("coordinator", "marking last year", lambda i: f"{P(i)}/marking"),
+        Page("coordinator", "mark sheet last year", lambda i: f"/marking/sheets/{i.coordinators_sheet.id}"),
+        Page("coordinator", "agreeing a mark last year",
+             lambda i: f"/marking/agreements/{i.coordinators_agreement.id}"),
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),
         Page("coordinator", "compared run last year", lambda i: f"{P(i)}/allocation/runs/{i.compared_run.id}"),

@@ -245,6 +245,22 @@ TABLE = [
     E("POST /marking/agreements/{agreement_id}/confirm",              "in  403 403 403 403 403 403 403 403 403 403"),
     E("POST /marking/agreements/{agreement_id}/cannot-agree",         "in  403 403 403 403 403 403 403 403 403 403"),
     E("POST /marking/agreements/{agreement_id}/third-marker",         MANAGE),
+    # Results, moderation and release: the coordinators (and named moderators: none here). Sam has no
+    # final mark yet: moderating Sam is refused (409/422), releasing too, for want of an exam-board date.
+    E("GET /cohorts/{cohort_id}/results",                             MANAGE),
+    E("GET /cohorts/{cohort_id}/results.csv",                         MANAGE),
+    E("GET /cohorts/{cohort_id}/results.xlsx",                        MANAGE),
+    E("GET /cohorts/{cohort_id}/results/charts",                      MANAGE),
+    E("POST /cohorts/{cohort_id}/results/release",                    MANAGE),
+    E("POST /cohorts/{cohort_id}/results/{student_id}/release",       MANAGE),
+    E("GET /cohorts/{cohort_id}/moderation",                          MANAGE),
+    E("POST /cohorts/{cohort_id}/moderation/sample",                  MANAGE),
+    E("POST /cohorts/{cohort_id}/moderation/moderators",              MANAGE),
+    E("GET /cohorts/{cohort_id}/moderation/{student_id}",             MANAGE),
+    E("POST /cohorts/{cohort_id}/moderation/{student_id}",            MANAGE),
+    E("GET /cohorts/{other_cohort_id}/moderation/{student_id}",       CROSSED),
+    # A student reads their own results only (not released: nothing yet).
+    E("GET /cohorts/{cohort_id}/my-results",                          "in  ok  ok  403 403 403 403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
       data=TOO_LONG),

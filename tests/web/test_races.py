@@ -261,6 +261,31 @@ class World:
         return self.disagreement
 
     @cached_property
+    def results(self) -> list:
+        """Every component marked for every allocated student (65 and 66): final marks, provisional; the
+        exam board met in January, so results may be released."""
+        from datetime import date
+
+        from projectflow.assessment.models import MarkingRules, Result
+
+        for component in self.components.values():
+            assessment.open_marking(component, by=self.coordinator)
+        for s in db.session.scalars(select(MarkSheet).order_by(MarkSheet.id)):
+            assessment.save_sheet(s, [assessment.CriterionEntry(c.id, None, 65 if s.role == "first" else 66, "Seen.")
+                                      for c in s.rubric.criteria_for(s.role)],
+                                  overall_comment="Overall.", private_note="", by=s.marker)
+            assessment.submit_sheet(s, by=s.marker)
+        db.session.get(MarkingRules, self.cohort.id).exam_board_on = date(2027, 1, 20)
+        db.session.commit()
+        return list(db.session.scalars(select(Result).where(Result.final.is_not(None)).order_by(Result.id)))
+
+    @property
+    def to_moderate(self):
+        """A student with a final mark whom the coordinator did not mark."""
+        marked = set(db.session.scalars(select(MarkSheet.student_id).where(MarkSheet.marker_id == self.coordinator.id)))
+        return next(r.student for r in self.results if r.student_id not in marked)
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -552,6 +577,22 @@ CASES: dict[str, Case] = {
     "/marking/agreements/<int:agreement_id>/third-marker": Case(
         as_("coordinator"), lambda w: f"/marking/agreements/{w.needs_third.id}",
         action=lambda w: f"/marking/agreements/{w.needs_third.id}/third-marker"),
+    # results: release, the moderation sample, moderators, a moderator's decision
+    "/cohorts/<int:cohort_id>/results/release": Case(
+        as_("coordinator"), lambda w: (w.results, f"/cohorts/{w.cohort.id}/results")[1],
+        action=cohort_page("/results/release")),
+    "/cohorts/<int:cohort_id>/results/<int:student_id>/release": Case(
+        as_("coordinator"), lambda w: (w.results, f"/cohorts/{w.cohort.id}/results")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/results/{w.results[0].student_id}/release"),
+    "/cohorts/<int:cohort_id>/moderation/sample": Case(
+        as_("coordinator"), lambda w: (w.results, f"/cohorts/{w.cohort.id}/moderation")[1],
+        action=cohort_page("/moderation/sample")),
+    "/cohorts/<int:cohort_id>/moderation/moderators": Case(
+        as_("coordinator"), lambda w: (w.components, w.poe, f"/cohorts/{w.cohort.id}/moderation")[2],
+        action=cohort_page("/moderation/moderators"), fill=sets(moderators=lambda w: w.poe.id)),
+    "/cohorts/<int:cohort_id>/moderation/<int:student_id>": Case(
+        as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/moderation/{w.to_moderate.id}",
+        fill=sets(mark="70", reason="The evaluation deserved more credit."), press="Adjust to the mark given"),
 }
 
 

@@ -64,6 +64,7 @@ def _pages() -> list[Page]:
         Page("student last year", "my timeline", lambda i: f"{P(i)}/my-timeline"),
         Page("student last year", "milestone", lambda i: f"/milestones/{i.milestone_before.id}"),
         Page("student last year", "meeting log", lambda i: f"{P(i)}/meetings"),
+        Page("student last year", "my results", lambda i: f"{P(i)}/my-results"),
         Page("student last year", "notifications", lambda i: "/notifications"),
     ]
     for persona in ("supervisor", "second marker"):
@@ -117,6 +118,12 @@ def _pages() -> list[Page]:
         Page("coordinator", "mark sheet last year", lambda i: f"/marking/sheets/{i.coordinators_sheet.id}"),
         Page("coordinator", "agreeing a mark last year",
              lambda i: f"/marking/agreements/{i.coordinators_agreement.id}"),
+        Page("coordinator", "results last year", lambda i: f"{P(i)}/results"),
+        Page("coordinator", "results last year, filtered", lambda i: f"{P(i)}/results?state=awaiting&class=Pass"),
+        Page("coordinator", "results charts last year", lambda i: f"{P(i)}/results/charts"),
+        Page("coordinator", "results export last year (CSV)", lambda i: f"{P(i)}/results.csv"),
+        Page("coordinator", "results export last year (Excel)", lambda i: f"{P(i)}/results.xlsx"),
+        Page("coordinator", "moderation last year", lambda i: f"{P(i)}/moderation"),
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),
         Page("coordinator", "compared run last year", lambda i: f"{P(i)}/allocation/runs/{i.compared_run.id}"),

@@ -36,12 +36,13 @@ def sheet_form(sheet: MarkSheet, formdata=None):
         pass
 
     for c in criteria:
-        setattr(SheetForm, f"band_{c.id}", SelectField(f"Band for {c.title}", choices=BAND_CHOICES, default=""))
+        # Short labels: each criterion's fields sit in a fieldset whose legend names the criterion.
+        setattr(SheetForm, f"band_{c.id}", SelectField("Band", choices=BAND_CHOICES, default=""))
         setattr(SheetForm, f"mark_{c.id}", StringField(
-            f"Mark for {c.title}", validators=[Length(max=10)], render_kw={"inputmode": "decimal"},
+            "Mark", validators=[Length(max=10)], render_kw={"inputmode": "decimal"},
             description="0–100, up to two decimals."))
         setattr(SheetForm, f"comment_{c.id}", TextAreaField(
-            f"Comment on {c.title}", validators=[Length(max=COMMENT_LIMIT)], render_kw={"rows": 3}))
+            "Comment", validators=[Length(max=COMMENT_LIMIT)], render_kw={"rows": 3}))
     form = SheetForm(formdata=formdata) if formdata is not None else SheetForm()
     if formdata is None:
         given = {m.criterion_id: m for m in sheet.marks}

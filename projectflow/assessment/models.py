@@ -314,6 +314,7 @@ class Agreement(db.Model):
 
     component: Mapped[Component] = relationship(lazy="joined")
     student: Mapped[User] = relationship(foreign_keys=[student_id])
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
 
 
 class ReconciliationMessage(db.Model):

@@ -176,8 +176,8 @@ def propose_third_marker(agreement: Agreement) -> User | None:
     fixed = [MarkerPair(f"x{sheet_id}", f"t{marker}") for sheet_id, marker in taken if marker in staff_ids]
     keywords = tuple(allocation.project.keywords or ())
     projects.append(MarkedProject("new", tuple(f"t{uid}" for uid in sorted(excluded & staff_ids)), keywords))
-    capacity = {s.user_id: max(s.effective_load_limit, 1) + sum(1 for _, m in taken if m == s.user_id)
-                for s in staff}
+    # A load limit of 0 (someone on leave) keeps a person out of third marking too.
+    capacity = {s.user_id: s.effective_load_limit + sum(1 for _, m in taken if m == s.user_id) for s in staff}
     problem = MarkerProblem(
         projects=tuple(projects),
         staff=tuple(Marker(f"t{s.user_id}", capacity[s.user_id], tuple(s.member.staff_profile.expertise))

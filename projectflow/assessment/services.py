@@ -554,3 +554,27 @@ def reassign_sheet(sheet: MarkSheet, marker: User, *, reason: str, by: User) -> 
                  before={"marker": sheet.marker.name, **draft}, after={"marker": marker.name, "reason": reason.strip()})
     db.session.flush()
     return new
+
+
+def blind_sheet_ids(user: User) -> set[int]:
+    """Other markers' sheets of the students' components ``user`` marks, while the first and second
+    sheets are not both submitted: kept from ``user`` everywhere, the audit log included."""
+    if not user.is_authenticated:
+        return set()
+    mine = select(MarkSheet.component_id, MarkSheet.student_id).where(
+        MarkSheet.marker_id == user.id, MarkSheet.replaced_at.is_(None)).subquery()
+    sheets = list(db.session.scalars(select(MarkSheet).join(
+        mine, (mine.c.component_id == MarkSheet.component_id) & (mine.c.student_id == MarkSheet.student_id))
+        .where(MarkSheet.marker_id != user.id)))
+    return blind_to(user, sheets)
+
+
+def without_blind_events(query, user: User):
+    """``query`` of audit events without those about sheets ``user`` is blind to (see
+    ``blind_sheet_ids``)."""
+    from ..core.audit import AuditEvent
+
+    hidden = blind_sheet_ids(user)
+    if not hidden:
+        return query
+    return query.where(~((AuditEvent.object_type == MarkSheet.__tablename__) & AuditEvent.object_id.in_(hidden)))

@@ -10,6 +10,8 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..assessment.models import MarkSheet
+from ..assessment.services import blind_sheet_ids, without_blind_events
 from ..cohorts.services import cohorts_managed_by
 from ..core.audit import AuditEvent
 from ..core.auth import get_or_404, require, roles_required
@@ -24,6 +26,9 @@ LOG_ZONE = ZoneInfo("Europe/London")
 
 
 def _visible(query, cohort_ids: list[int]):
+    # Blind marking holds here too: a coordinator or admin who marks does not read the other marker's
+    # sheet in the log before both sheets are submitted.
+    query = without_blind_events(query, current_user)
     if current_user.has_role(ADMIN):
         return query
     return query.where(AuditEvent.cohort_id.in_(cohort_ids))
@@ -101,4 +106,6 @@ def show(event_id: int):
     allowed = current_user.has_role(ADMIN) or (
         event.cohort is not None and event.cohort.can_manage(current_user))
     require(allowed, "This event belongs to a cohort you do not coordinate.")
+    require(not (event.object_type == MarkSheet.__tablename__ and event.object_id in blind_sheet_ids(current_user)),
+            "This is the other marker's sheet of work you mark: it stays hidden until both sheets are submitted.")
     return render_template("audit/show.html", event=event, zone=LOG_ZONE)

@@ -11,6 +11,7 @@ from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..cohorts.services import cohorts_managed_by
 from ..core import clock
 from ..proposals.models import WITH_SUPERVISOR, PreferenceList, Project
+from ..assessment.services import without_blind_events
 from ..core.audit import AuditEvent
 from ..core.forms import page_number
 from ..core.notifications import Notification, unread_count
@@ -145,8 +146,8 @@ def admin():
         select(UserRole.role, func.count()).join(User)
         .where(User.is_active.is_(True)).group_by(UserRole.role)).all())
     inactive = db.session.scalar(select(func.count()).select_from(User).where(User.is_active.is_(False)))
-    recent = db.session.scalars(select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                                .limit(10)).all()
+    recent = db.session.scalars(without_blind_events(select(AuditEvent), current_user)
+                                .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)).all()
     return render_template("home/admin.html", by_role=by_role, roles=ROLES, inactive=inactive,
                            recent=recent)
 

@@ -206,3 +206,28 @@ def test_the_coordinator_reassigns_an_overdue_sheet_and_the_new_marker_starts_cl
     # The old marker no longer has it; the new one does.
     assert f"/marking/sheets/{sheet.id}\"" not in as_(sheet.marker).get("/marking").get_data(as_text=True)
     assert f"/marking/sheets/{fresh.id}\"" in as_(new_marker).get("/marking").get_data(as_text=True)
+
+
+def test_a_coordinator_who_marks_does_not_read_the_other_sheet_in_the_audit_log(opened, as_, coordinator):
+    from projectflow.core.audit import AuditEvent
+
+    r = opened
+    sheet = r.first
+    services.save_sheet(sheet, [services.CriterionEntry(c.id, None, Decimal("57.25"), "ok")
+                                for c in sheet.rubric.criteria_for(FIRST)],
+                        overall_comment="Adequate.", private_note="", by=sheet.marker)
+    services.submit_sheet(sheet, by=sheet.marker)
+    r.second.marker_id = coordinator.id
+    db.session.commit()
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assessment.sheet_submitted")).one()
+    client = as_(coordinator, "coordinator")
+    log = client.get("/audit/").get_data(as_text=True)
+    assert "57.25" not in log and f"/audit/{event.id}\"" not in log
+    assert client.get(f"/audit/{event.id}").status_code == 403
+    # Once the coordinator's own sheet is in, the log shows it.
+    services.save_sheet(r.second, [services.CriterionEntry(c.id, None, Decimal(58), "ok")
+                                   for c in r.second.rubric.criteria_for(SECOND)],
+                        overall_comment="Adequate.", private_note="", by=coordinator)
+    services.submit_sheet(r.second, by=coordinator)
+    db.session.commit()
+    assert client.get(f"/audit/{event.id}").status_code == 200

@@ -137,6 +137,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     solved by the job runner, which commits); the caller commits the rest."""
     from .allocation import allocate_previous_year, solve_runs
     from .marking import add_marking
+    from .results import add_results
     from .milestones import add_current_timeline, add_timeline_history
 
     now = clock.now()
@@ -158,6 +159,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
     history = add_timeline_history(previous, coordinator, random.Random(seed + 3))
     marked = add_marking(previous, coordinator, random.Random(seed + 4))
+    released = add_results(previous, coordinator, random.Random(seed + 5))
     progress(25)
 
     cohort = _cohort_with_people(year, coordinator, seed)
@@ -179,7 +181,9 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
             f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
             f"allocation published, {history['submissions']} submissions ({history['late']} late, "
             f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings, "
-            f"{marked['submitted']} mark sheets submitted and {marked['draft']} in draft")
+            f"{marked['submitted']} mark sheets submitted and {marked['draft']} in draft, "
+            f"{released['moderated']} results moderated ({released['adjusted']} adjusted), {released['released']} "
+            f"released and {released['provisional']} provisional")
 
 
 def _cohort_with_people(year: int, coordinator: User, seed: int, n_students: int = N_STUDENTS,

@@ -10,6 +10,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectCh
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import FlaskForm
+from .defaults import descriptors
 from .models import BANDS, FIRST, PENALTY_PRESETS, SECOND, SUPERVISOR_ONLY, Component, Rubric
 from .setup import (
     CRITERION_MARKERS, DESCRIPTOR_LIMIT, MARKED_BY_LABELS, RULE_LABELS, RULE_RANGES, TITLE_LIMIT, ComponentValues,
@@ -171,8 +172,8 @@ def posted_rows(formdata) -> int:
 
 def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
     """A rubric's criteria as rows c0, c1 ... (title, weight, markers, one descriptor per band, remove),
-    and an empty row ``new`` to add one (ignored while its title is empty). A sent form is read with
-    the rows it holds."""
+    and an empty row ``new`` to add one (title, weight and markers; ignored while its title is empty).
+    A sent form is read with the rows it holds."""
     criteria = rubric.criteria if rubric is not None else []
     count = posted_rows(formdata) if formdata is not None else len(criteria)
     supervisor_only = component.marked_by == SUPERVISOR_ONLY
@@ -182,7 +183,7 @@ def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
         shown = HiddenField()
         submit = SubmitField("Save rubric")
 
-    def row(prefix: str, name: str, required: bool):
+    def row(prefix: str, name: str, required: bool, bands: bool = True):
         needed = [InputRequired(f"Give the {name} a title.")] if required else [Optional()]
         setattr(RubricForm, f"{prefix}_title", StringField("Title", validators=[*needed, Length(max=TITLE_LIMIT)]))
         setattr(RubricForm, f"{prefix}_weight", IntegerField(
@@ -190,7 +191,7 @@ def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
                                       NumberRange(1, 100, "Give a whole number from 1 to 100.")],
             render_kw={"inputmode": "numeric"}))
         setattr(RubricForm, f"{prefix}_marked_by", SelectField("Marked by", choices=choices))
-        for b, band in enumerate(BANDS):
+        for b, band in enumerate(BANDS if bands else ()):
             setattr(RubricForm, f"{prefix}_band{b}", TextAreaField(
                 f"{band.name} ({band.low}–{band.high})", validators=[Length(max=DESCRIPTOR_LIMIT)],
                 render_kw={"rows": 2}))
@@ -198,7 +199,7 @@ def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
     for i in range(count):
         row(f"c{i}", "criterion", True)
         setattr(RubricForm, f"c{i}_remove", BooleanField("Remove this criterion"))
-    row(NEW, "new criterion", False)
+    row(NEW, "new criterion", False, bands=False)
     form = RubricForm(formdata=formdata) if formdata is not None else RubricForm(formdata=None)
     if formdata is None:
         for i, c in enumerate(criteria):
@@ -207,11 +208,6 @@ def rubric_form(component: Component, rubric: Rubric | None, formdata=None):
             form[f"c{i}_marked_by"].data = ",".join(c.marked_by)
             for b in range(len(BANDS)):
                 form[f"c{i}_band{b}"].data = c.descriptors[b] if b < len(c.descriptors) else ""
-        # A new criterion starts from the standard words for each band, to be made specific.
-        from .defaults import descriptors
-
-        for b, text in enumerate(descriptors("work on this criterion")):
-            form[f"{NEW}_band{b}"].data = text
         form[f"{NEW}_marked_by"].data = FIRST if supervisor_only else f"{FIRST},{SECOND}"
     form.rows = [f"c{i}" for i in range(count)]
     form.criteria = criteria
@@ -228,10 +224,17 @@ def criterion_drafts(form) -> list[CriterionDraft]:
         if prefix == NEW and not title:
             continue
         markers = tuple((form[f"{prefix}_marked_by"].data or "").split(","))
-        drafts.append(CriterionDraft(title, form[f"{prefix}_weight"].data or 0, markers,
-                                     tuple((form[f"{prefix}_band{b}"].data or "").strip() for b in range(len(BANDS))),
-                                     row=prefix))
+        # A new criterion starts from the standard words for each band, made specific once it is added.
+        bands = tuple(descriptors(title)) if prefix == NEW else \
+            tuple(_text(form[f"{prefix}_band{b}"].data) for b in range(len(BANDS)))
+        drafts.append(CriterionDraft(title, form[f"{prefix}_weight"].data or 0, markers, bands, row=prefix))
     return drafts
+
+
+def _text(value) -> str:
+    # A browser sends a textarea's line breaks as CRLF: kept as LF, so that a page sent back unchanged
+    # is no change (a frozen rubric would otherwise get a new version each time).
+    return (value or "").replace("\r\n", "\n").strip()
 
 
 class CopyForm(FlaskForm):

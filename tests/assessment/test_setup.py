@@ -177,6 +177,8 @@ def test_an_unfrozen_rubric_changes_in_place_with_a_criterion_added_and_one_remo
     assert [c.title for c in poster.rubrics[-1].criteria] == ["Technical content", "Structure and visual design",
                                                              "Understanding under questioning", "Answers to the examiner"]
     assert len(poster.rubrics) == 1 and events("assessment.rubric_changed")
+    assert poster.rubrics[-1].criteria[-1].descriptors[2] == "Distinction: Answers to the examiner that is excellent, " \
+        "with only minor weaknesses."
 
 
 def test_criteria_weights_must_add_up_to_100(marking, coordinator, login):
@@ -305,3 +307,16 @@ def test_only_the_cohorts_coordinators_see_the_set_up_pages(marking, cohort, log
     url = f"/cohorts/{cohort.id}" + path.format(cid=marking.components["report"].id)
     client = login(marking.nlp)  # staff of the cohort, marking nothing
     assert client.get(url).status_code == 403
+
+
+def test_a_frozen_rubric_sent_back_unchanged_makes_no_new_version(marking, coordinator, login):
+    """A browser sends a descriptor's line breaks as CRLF: that is no change."""
+    poster = marking.components["poster"]
+    client = login(coordinator)
+    assert _rubric_form(client, poster).set("c0_band0", "Exceptional:\nbeyond an MSc.").submit(client).status_code == 302
+    poster.rubrics[-1].frozen_at = poster.rubrics[-1].created_at
+    db.session.commit()
+    response = _rubric_form(client, poster).submit(client, follow_redirects=True)
+    assert "Nothing changed in the rubric." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert len(poster.rubrics) == 1 and poster.rubrics[0].criteria[0].descriptors[0] == "Exceptional:\nbeyond an MSc."

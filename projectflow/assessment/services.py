@@ -20,6 +20,7 @@ from ..core import audit, clock, once
 from ..core.calendar import extend_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
 from ..extensions import db
+from ..matching import anonymity
 from ..matching.models import Allocation, MarkerAssignment
 from ..matching.services import published_run
 from ..milestones.models import Milestone
@@ -247,13 +248,12 @@ def queue_of(user: User) -> list[MarkSheet]:
         .order_by(MarkSheet.state == SUBMITTED, MarkSheet.due_at.is_(None), MarkSheet.due_at, MarkSheet.id)))
 
 
-def student_label(sheet: MarkSheet, cohort: Cohort, candidate_numbers: dict[int, str]) -> str:
-    """Who the student is to this sheet's marker: the supervisor knows their student; second and
-    third markers of a cohort that marks anonymously see the candidate number only."""
-    number = candidate_numbers.get(sheet.student_id, "")
-    if sheet.role != FIRST and cohort.marks_anonymously:
-        return f"Candidate {number}"
-    return f"{sheet.student.name} ({number})" if number else sheet.student.name
+def student_label(sheet: MarkSheet, cohort: Cohort, candidate_numbers: dict[int, str], viewer: User) -> str:
+    """Who the student is to ``viewer``, as ``matching.anonymity`` decides for every page: the supervisor
+    knows their student; second and third markers of a cohort that marks anonymously see the candidate
+    number only."""
+    return anonymity.student_label(cohort, sheet.student, viewer, candidate_numbers.get(sheet.student_id, ""),
+                                   with_number=True)
 
 
 def candidate_numbers(cohort_ids: set[int], student_ids: set[int]) -> dict[tuple[int, int], str]:

@@ -16,6 +16,7 @@ from ..core.errors import DomainError
 from ..core.forms import page_number, show_error
 from ..core.storage import file_store
 from ..extensions import db
+from ..matching import anonymity
 from ..people.models import STAFF, User
 from . import services
 from . import agreement as agreeing
@@ -41,7 +42,7 @@ def queue():
     sheets = services.queue_of(current_user)
     numbers = services.candidate_numbers({s.component.cohort_id for s in sheets}, {s.student_id for s in sheets})
     labels = {s.id: services.student_label(s, s.component.cohort, {s.student_id: numbers.get(
-        (s.component.cohort_id, s.student_id), "")}) for s in sheets}
+        (s.component.cohort_id, s.student_id), "")}, current_user) for s in sheets}
     agreements = reconciliation.reconciliations_of(current_user)
     return render_template("assessment/queue.html", sheets=sheets, labels=labels, roles=ROLE_LABELS, now=clock.now(),
                            agreements=agreements, agreement_labels=_agreement_labels(agreements, sheets, labels))
@@ -64,7 +65,7 @@ def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] 
     number = services.candidate_numbers({cohort.id}, {sheet.student_id}).get((cohort.id, sheet.student_id), "")
     return render_template(
         "assessment/sheet.html", sheet=sheet, form=form, cohort=cohort, bands=BANDS, roles=ROLE_LABELS,
-        label=services.student_label(sheet, cohort, {sheet.student_id: number}),
+        label=services.student_label(sheet, cohort, {sheet.student_id: number}, current_user),
         work=services.work_marked(sheet.component, sheet.student), missing=services.missing_for_submission(sheet),
         can_mark=services.can_mark(sheet, current_user) and not sheet.is_submitted,
         reopen_form=ReopenForm() if cohort.can_manage(current_user) and sheet.is_submitted else None,
@@ -277,8 +278,7 @@ def _render_agreement(agreement: Agreement, status: int = 200, **forms):
     number = services.candidate_numbers({cohort.id}, {agreement.student_id}).get((cohort.id, agreement.student_id), "")
     mine = next((s for s in sheets.values() if s.marker_id == current_user.id), None)
     viewer_role = mine.role if mine else None
-    label = (f"Candidate {number}" if viewer_role in (SECOND, THIRD) and cohort.marks_anonymously
-             else f"{agreement.student.name} ({number})")
+    label = anonymity.student_label(cohort, agreement.student, current_user, number, with_number=True)
     reconciling = viewer_role in (FIRST, SECOND) and agreement.state == IN_RECONCILIATION
     third_form = None
     if agreement.state == THIRD_MARKING and THIRD not in sheets and cohort.can_manage(current_user) and mine is None:

@@ -19,7 +19,7 @@ from ..core.ids import as_id
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project
-from . import explanations, queries, second_markers, services
+from . import anonymity, explanations, queries, second_markers, services
 from .forms import ConflictForm, MarkerForm, MoveForm, PublishForm, PublishRunForm, RunForm
 from .models import Allocation, AllocationRun
 
@@ -320,4 +320,5 @@ def my_students(cohort_id: int):
     return render_template("matching/my_students.html", cohort=cohort,
                            allocations=services.students_of(cohort, current_user),
                            second_marking=second_markers.marked_by(cohort, current_user),
+                           names=anonymity.names_for(cohort, current_user), manage=cohort.can_manage(current_user),
                            published=services.published_run(cohort))

@@ -96,17 +96,15 @@ def next_due(rows: list[Status]) -> Status | None:
     return next((r for r in rows if r.submission is None and r.due_at > now), None)
 
 
-def table(cohort: Cohort, students: list[User]) -> tuple[list[str], list[tuple]]:
-    """The progress grid of ``students`` as export columns and rows: who they are, then five columns
-    per milestone (its state as the grid shows it, the student's deadline, when they submitted, working
-    days late, extension granted/requested). A few queries whatever the number of students."""
-    from ..cohorts.models import Enrolment
+def table(cohort: Cohort, students: list[User], names) -> tuple[list[str], list[tuple]]:
+    """The progress grid of ``students`` as export columns and rows: who they are (as ``names``, a
+    ``matching.anonymity.StudentNames``, has the reader see them), then five columns per milestone (its
+    state as the grid shows it, the student's deadline, when they submitted, working days late,
+    extension granted/requested). A few queries whatever the number of students."""
     from ..matching.queries import published_allocations
 
     milestones = milestones_of(cohort)
     found = statuses(cohort, [s.id for s in students])
-    candidate_of = dict(db.session.execute(select(Enrolment.user_id, Enrolment.candidate_number)
-                                           .where(Enrolment.cohort_id == cohort.id)).all())
     allocated = published_allocations(cohort)
     columns = ["Candidate number", "Student", "Supervisor"]
     for m in milestones:
@@ -115,7 +113,7 @@ def table(cohort: Cohort, students: list[User]) -> tuple[list[str], list[tuple]]
     rows = []
     for s in students:
         a = allocated.get(s.id)
-        row = [candidate_of.get(s.id, ""), s.name, a.supervisor.name if a else ""]
+        row = [names.number(s), names.label(s), a.supervisor.name if a else ""]
         for m in milestones:
             st = found[(s.id, m.id)]
             sub = st.submission

@@ -171,21 +171,24 @@ def my_timeline(cohort_id: int):
                            next_due=progress.next_due(rows))
 
 
-def _grid_students(cohort: Cohort) -> tuple[list[User], bool]:
-    """The students whose progress the current user sees (the grid's rows and its export's), and
-    whether they manage the cohort."""
+def _grid_students(cohort: Cohort):
+    """The students whose progress the current user sees (the grid's rows and its export's), how
+    they see each of them (a name, or a candidate number: ``matching.anonymity``), and whether they
+    manage the cohort."""
+    from ..matching import anonymity
     from ..matching.services import students_of
 
     manage = cohort.can_manage(current_user)
     require(manage or cohort.staff_member(current_user) is not None, "The progress grid is for staff.")
+    names = anonymity.names_for(cohort, current_user)
     if manage:
-        return sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower()), True
+        return sorted((e.student for e in cohort.enrolments), key=lambda u: u.name.lower()), names, True
     # Their supervised students and, once published, the students whose work they second-mark:
     # a granted extension must be visible to every marker.
     from ..matching.second_markers import marked_by
 
     mine = {a.student.id: a.student for a in students_of(cohort, current_user) + marked_by(cohort, current_user)}
-    return sorted(mine.values(), key=lambda u: u.name.lower()), False
+    return sorted(mine.values(), key=names.sort_key), names, False
 
 
 @bp.get("/cohorts/<int:cohort_id>/progress")
@@ -195,13 +198,13 @@ def progress_grid(cohort_id: int):
     from ..matching.queries import published_allocations
 
     cohort = _cohort(cohort_id)
-    students, manage = _grid_students(cohort)
+    students, names, manage = _grid_students(cohort)
     milestones = services.milestones_of(cohort)
     grid = progress.statuses(cohort, [s.id for s in students])
     supervisors = published_allocations(cohort) if manage else {}
-    return render_template("milestones/progress.html", cohort=cohort, students=students, milestones=milestones,
-                           grid=grid, manage=manage, supervisors=supervisors, labels=progress.LABELS,
-                           badges=progress.BADGES)
+    return render_template("milestones/progress.html", cohort=cohort, students=students, names=names,
+                           milestones=milestones, grid=grid, manage=manage, supervisors=supervisors,
+                           labels=progress.LABELS, badges=progress.BADGES)
 
 
 @bp.get("/cohorts/<int:cohort_id>/progress.<any(csv, xlsx):fmt>")
@@ -209,8 +212,8 @@ def progress_grid(cohort_id: int):
 def progress_export(cohort_id: int, fmt: str):
     """The progress grid as a spreadsheet: the same rows as the page (columns: README, "Exports")."""
     cohort = _cohort(cohort_id)
-    students, _ = _grid_students(cohort)
-    columns, rows = progress.table(cohort, students)
+    students, names, _ = _grid_students(cohort)
+    columns, rows = progress.table(cohort, students, names)
     return sheets.download(columns, rows, fmt, f"{cohort.programme_code}-{cohort.academic_year}-progress",
                            title="Progress", zone=cohort.zone)
 

@@ -13,11 +13,12 @@ from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.storage import UploadRejected, file_store
 from ..extensions import db
+from ..matching import anonymity
 from ..milestones import extensions
 from ..milestones.forms import ExtensionRequestForm
 from ..milestones.models import Milestone
 from ..milestones.services import effective_deadline, working_calendar
-from . import services
+from . import archive, services
 from .forms import SubmissionForm
 from .models import Submission
 
@@ -101,7 +102,13 @@ def receipt(submission_id: int):
     if submission.is_late:
         not_counted = working_calendar(cohort).non_working_days(
             submission.deadline_at.astimezone(cohort.zone).date(), submission.submitted_at.astimezone(cohort.zone).date())
-    return render_template("submissions/receipt.html", submission=submission, cohort=cohort, not_counted=not_counted)
+    number = anonymity.candidate_number_of(cohort, submission.student)
+    known = anonymity.knows(cohort, submission.student, current_user)
+    # A second marker of an anonymous cohort reads neither the name nor the file's own name (which
+    # often carries it): the file is named as in the zip handed to markers.
+    return render_template("submissions/receipt.html", submission=submission, cohort=cohort, not_counted=not_counted,
+                           student_label=anonymity.student_label(cohort, submission.student, current_user, number),
+                           file_label=submission.file_name if known else archive.file_name(number, submission))
 
 
 @bp.get("/submissions/<int:submission_id>/download")
@@ -113,7 +120,8 @@ def download(submission_id: int):
     store = file_store()
     if not store.exists(submission.storage_key):
         abort(404, description="The file of this submission is missing from the store: tell the coordinator.")
-    name = f"{cohort.programme_code}-{submission.milestone.kind}-{submission.student_id}-v{submission.version}.pdf"
+    # Named by candidate number, as in the zip handed to markers, whoever downloads it.
+    name = f"{cohort.programme_code}-{archive.file_name(anonymity.candidate_number_of(cohort, submission.student), submission)}"
     return send_file(store.path_of(submission.storage_key), mimetype="application/pdf", as_attachment=True,
                      download_name=name)
 

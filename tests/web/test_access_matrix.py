@@ -274,7 +274,8 @@ SECRETS = {
     "Planned the lidar rig": {"student", "supervisor", "co_supervisor", "coordinator", "admin"},  # meeting
     "Supervisor&#39;s view of Sam": {"supervisor", "coordinator", "admin"},  # the first marker's draft sheet
     "Seeing in the dark": set(PERSONAS) - {"anonymous", "outsider", "other_coordinator"},  # Sam's project
-    "Sam Student": set(PERSONAS) - {"anonymous", "outsider", "other_coordinator"},
+    # Sam's cohort marks anonymously (the default): Sam's second marker knows Sam by candidate number.
+    "Sam Student": set(PERSONAS) - {"anonymous", "outsider", "other_coordinator", "second_marker"},
     "Oscar Outsider": {"outsider", "other_coordinator", "admin"},
     "Draft of the other cohort": {"other_coordinator", "admin"},
 }

@@ -28,7 +28,7 @@ from ..milestones.services import latest_granted, working_calendar
 from ..people.models import User
 from . import agreement, defaults
 from .models import (
-    BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SUBMITTED, THIRD, Component, Criterion, CriterionMark,
+    BANDS, DRAFT, FIRST, NOT_STARTED, ROLE_LABELS, SECOND, SHEET_STATES, SUBMITTED, THIRD, Component, Criterion, CriterionMark,
     MarkingRules, MarkSheet, Rubric, band_index,
 )
 
@@ -473,21 +473,34 @@ class MarkingOverview:
     blind: set[int]  # sheets of the page the viewer may not see yet
 
 
-def marking_overview(cohort: Cohort, viewer: User, *, page: int, per_page: int) -> MarkingOverview:
-    """Every component's sheets by state and how many are overdue, and one page of the sheets; a
-    coordinator who marks too is blind to the other sheets of the students they mark."""
+SHEET_FILTERS = {"": "Every state", NOT_STARTED: "Not started", DRAFT: "In draft", SUBMITTED: "Submitted",
+                 "overdue": "Overdue"}
+
+
+def marking_overview(cohort: Cohort, viewer: User, *, page: int, per_page: int, component_id: int | None = None,
+                     state: str = "") -> MarkingOverview:
+    """Every component's sheets by state and how many are overdue, and one page of the sheets (of one
+    component, in one state or overdue, when asked); a coordinator who marks too is blind to the other
+    sheets of the students they mark."""
     now = clock.now()
     components = components_of(cohort)
     live = (MarkSheet.replaced_at.is_(None), MarkSheet.component_id.in_([c.id for c in components]))
     counts: dict[int, dict[str, int]] = {c.id: {} for c in components}
-    for component_id, state, n in db.session.execute(
+    for of_component, in_state, n in db.session.execute(
             select(MarkSheet.component_id, MarkSheet.state, db.func.count(MarkSheet.id)).where(*live)
             .group_by(MarkSheet.component_id, MarkSheet.state)):
-        counts[component_id][state] = n
+        counts[of_component][in_state] = n
     overdue = dict(db.session.execute(
         select(MarkSheet.component_id, db.func.count(MarkSheet.id)).where(
             *live, MarkSheet.state != SUBMITTED, MarkSheet.due_at < now).group_by(MarkSheet.component_id)).all())
-    query = (select(MarkSheet).where(*live)
+    query = select(MarkSheet).where(*live)
+    if component_id is not None:
+        query = query.where(MarkSheet.component_id == component_id)
+    if state == "overdue":
+        query = query.where(MarkSheet.state != SUBMITTED, MarkSheet.due_at < now)
+    elif state in SHEET_STATES:
+        query = query.where(MarkSheet.state == state)
+    query = (query
              .order_by(MarkSheet.state == SUBMITTED, MarkSheet.due_at, MarkSheet.component_id, MarkSheet.student_id,
                        MarkSheet.role))
     sheets = db.paginate(query, page=page, per_page=per_page, error_out=False)

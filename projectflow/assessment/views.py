@@ -9,11 +9,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ..cohorts.models import Cohort
+from ..cohorts.models import Cohort, CohortStaff
 from ..core import clock, once
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import page_number, show_error
+from ..core.ids import as_id
 from ..core.storage import file_store
 from ..extensions import db
 from ..matching import anonymity
@@ -44,8 +45,12 @@ def queue():
     labels = {s.id: services.student_label(s, s.component.cohort, {s.student_id: numbers.get(
         (s.component.cohort_id, s.student_id), "")}, current_user) for s in sheets}
     agreements = reconciliation.reconciliations_of(current_user)
+    moderating = db.session.scalars(select(Cohort).join(CohortStaff, CohortStaff.cohort_id == Cohort.id).where(
+        CohortStaff.user_id == current_user.id, CohortStaff.is_moderator.is_(True))
+        .order_by(Cohort.academic_year.desc())).all()
     return render_template("assessment/queue.html", sheets=sheets, labels=labels, roles=ROLE_LABELS, now=clock.now(),
-                           agreements=agreements, agreement_labels=_agreement_labels(agreements, sheets, labels))
+                           agreements=agreements, agreement_labels=_agreement_labels(agreements, sheets, labels),
+                           moderating=moderating)
 
 
 def _agreement_labels(agreements: list[Agreement], sheets: list[MarkSheet], labels: dict[int, str]) -> dict[int, str]:
@@ -221,10 +226,15 @@ def overview(cohort_id: int):
 
 
 def _render_overview(cohort: Cohort, status: int = 200):
-    overview = services.marking_overview(cohort, current_user, page=page_number(), per_page=SHEETS_PER_PAGE)
+    state = request.args.get("state", "")
+    component = request.args.get("component", type=as_id)  # not an id: no filter
+    overview = services.marking_overview(cohort, current_user, page=page_number(), per_page=SHEETS_PER_PAGE,
+                                         component_id=component,
+                                         state=state if state in services.SHEET_FILTERS else "")
     return render_template("assessment/overview.html", cohort=cohort, overview=overview, roles=ROLE_LABELS,
                            set_up_form=SetUpForm(), open_form=OpenMarkingForm(),
-                           needing=reconciliation.needing_action(cohort)), status
+                           needing=reconciliation.needing_action(cohort), filters=services.SHEET_FILTERS,
+                           chosen={"state": state, "component": component}), status
 
 
 @bp.post("/cohorts/<int:cohort_id>/marking/set-up")

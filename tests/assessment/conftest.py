@@ -23,6 +23,10 @@ SEPTEMBER = datetime(2027, 9, 14, 9, tzinfo=timezone.utc)
 def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
     r = build_round(make, cohort, coordinator)
     r.nlp = make.staff(cohort, name="Dr Nadia", expertise=("graphs",), max_load=4)
+    # The coordinator marks nobody unless a test says so: which people mark is then the same every run.
+    for member in cohort.staff:
+        if member.user_id == coordinator.id:
+            member.load_limit = 0
     db.session.commit()
     run = solve(cohort, coordinator)
     matching.publish_run(run, by=coordinator)

@@ -231,3 +231,30 @@ def test_a_coordinator_who_marks_does_not_read_the_other_sheet_in_the_audit_log(
     services.submit_sheet(r.second, by=coordinator)
     db.session.commit()
     assert client.get(f"/audit/{event.id}").status_code == 200
+
+
+def test_the_overview_filters_sheets_by_component_and_state(opened, as_, coordinator):
+    r = opened
+    services.open_marking(r.components["independence"], by=coordinator)
+    db.session.commit()
+    client = as_(coordinator, "coordinator")
+    url = f"/cohorts/{r.cohort.id}/marking"
+    form = get_form(client, url, has_field="state")
+    form.select("component", str(r.components["independence"].id))
+    sheets = form.submit(client).get_data(as_text=True).split('id="sheets"', 1)[1]
+    assert "Independence and conduct</td>" in sheets and "Final report</td>" not in sheets
+    form.select("state", "submitted")
+    page = form.submit(client).get_data(as_text=True)
+    assert "No sheet matches these filters." in page
+    assert client.get(f"{url}?state=nonsense&component=abc").status_code == 200
+
+
+def test_a_named_moderator_finds_the_moderation_page_from_their_queue(marking, as_):
+    from projectflow.cohorts.models import CohortStaff
+
+    member = db.session.scalars(select(CohortStaff).where(CohortStaff.user_id == marking.kim.id)).one()
+    member.is_moderator = True
+    db.session.commit()
+    queue = as_(marking.kim).get("/marking").get_data(as_text=True)
+    assert f"/cohorts/{marking.cohort.id}/moderation" in queue
+    assert f"/cohorts/{marking.cohort.id}/moderation" not in as_(marking.lee).get("/marking").get_data(as_text=True)

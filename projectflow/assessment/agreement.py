@@ -134,12 +134,18 @@ def refresh_result(cohort: Cohort, student: User, components: list[Component], r
     else:
         values = (None, None, [])
     if (result.final, result.classification, list(result.flags or [])) != values:
+        moderated = result.moderated_at is not None and result.final != values[0]
         result.final, result.classification, result.flags = values
         result.updated_at = clock.now()
+        if moderated:
+            # The moderator confirmed or adjusted a mark that no longer stands: moderate it again.
+            result.moderated_at = result.moderated_by_id = result.moderated_final = None
         audit.record("assessment.result_changed", result, actor=by, cohort=cohort,
                      summary=f"Result of {student.name}: " + (f"{values[0]} ({values[1]})" if values[0] is not None
-                                                              else "awaiting agreed marks"),
-                     after={"final": values[0], "classification": values[1], "flags": values[2]})
+                                                              else "awaiting agreed marks")
+                     + ("; its moderation no longer stands" if moderated else ""),
+                     after={"final": values[0], "classification": values[1], "flags": values[2],
+                            "moderation_cleared": moderated})
     db.session.flush()
     return result
 

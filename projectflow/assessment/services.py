@@ -383,6 +383,18 @@ def submit_sheet(sheet: MarkSheet, *, by: User) -> MarkSheet:
     return sheet
 
 
+def _require_unreleased(sheet: MarkSheet) -> None:
+    from .models import RELEASED, Result
+
+    released = db.session.scalar(select(Result.released_at).where(
+        Result.cohort_id == sheet.component.cohort_id, Result.student_id == sheet.student_id,
+        Result.state == RELEASED))
+    if released is not None:
+        day = released.astimezone(sheet.component.cohort.zone)
+        raise InvalidState(f"{sheet.student.name}'s results were released on {day:%d %b %Y}: their marks can no "
+                           "longer change.")
+
+
 def reopen_sheet(sheet: MarkSheet, *, reason: str, by: User) -> MarkSheet:
     """The coordinator reopens a submitted sheet so its marker can change it; audited with the reason
     and the marks it had."""
@@ -390,6 +402,7 @@ def reopen_sheet(sheet: MarkSheet, *, reason: str, by: User) -> MarkSheet:
     _require_coordinator(cohort, by)
     if sheet.state != SUBMITTED:
         raise InvalidState("Only a submitted mark sheet can be reopened.")
+    _require_unreleased(sheet)
     if not reason.strip():
         raise ValidationFailed("Say why the sheet is reopened: the marker and the audit log see it.",
                                field="reason")

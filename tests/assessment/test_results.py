@@ -243,3 +243,29 @@ def test_a_student_reads_nothing_before_release_and_never_a_private_note(marking
     assert report.feedback[0].criteria[0] == ("Aims, context and literature",
                                               "Aims, context and literature: first marker's comment.")
     assert PRIVATE not in repr(mine)
+
+
+def test_a_moderation_that_no_longer_stands_is_cleared_and_released_marks_never_change(marking, coordinator):
+    ann, cat, dan = mark_everyone(marking, coordinator)
+    results.moderate(cat, decision=results.CONFIRM, mark=None, reason="As marked.", by=coordinator)
+    db.session.commit()
+    sheet = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == cat.student_id,
+                                                       MarkSheet.component_id == marking.components["report"].id,
+                                                       MarkSheet.role == FIRST)).one()
+    # A sheet reopened after moderation: the result changes, so the moderation is cleared, said in the log.
+    services.reopen_sheet(sheet, reason="A criterion mark was mistyped.", by=coordinator)
+    db.session.commit()
+    db.session.refresh(cat)
+    assert cat.final is None and cat.moderated_at is None
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "assessment.result_changed")
+                               .order_by(AuditEvent.id.desc())).first()
+    assert "moderation no longer stands" in event.summary
+    # After release, no sheet of the student reopens.
+    set_rules(marking.cohort, exam_board_on=date(2027, 10, 20))
+    with clock.frozen(datetime(2027, 10, 20, 9, tzinfo=timezone.utc)):
+        results.release(marking.cohort, by=coordinator, student=dan.student)
+        db.session.commit()
+        dans = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == dan.student_id,
+                                                          MarkSheet.role == FIRST)).first()
+        with pytest.raises(InvalidState, match="results were released on 20 Oct 2027"):
+            services.reopen_sheet(dans, reason="Too late.", by=coordinator)

@@ -63,7 +63,9 @@ def allocate_previous_year(cohort: Cohort, coordinator: User, at: datetime) -> A
 
 
 def _second_markers(run: AllocationRun, coordinator: User) -> None:
-    """A declared conflict, the engine's choice, one marker changed by hand, then publication."""
+    """A declared conflict, the engine's choice, one marker changed by hand (to the demo's staff login
+    when it can take one: its My students and progress grid then show a second-marked student by
+    candidate number), then publication."""
     first = min(run.allocations, key=lambda a: a.id)
     other = next(s.member for s in sorted(run.cohort.staff, key=lambda s: s.user_id)
                  if s.user_id not in first.project.supervisor_ids() and not s.is_coordinator)
@@ -72,7 +74,7 @@ def _second_markers(run: AllocationRun, coordinator: User) -> None:
     second_markers.assign_second_markers(run.cohort, by=coordinator)
     db.session.flush()
     for allocation in sorted(run.allocations, key=lambda a: a.id)[1:]:
-        for member in sorted(run.cohort.staff, key=lambda s: s.user_id):
+        for member in sorted(run.cohort.staff, key=lambda s: (not s.member.email.startswith("staff@"), s.user_id)):
             if not second_markers.check_marker(allocation, member.member).problems:
                 current = db.session.scalar(select(MarkerAssignment).where(
                     MarkerAssignment.allocation_id == allocation.id))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import csv
 import io
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from projectflow.cohorts.importing import ImportRejected, RolesWouldChange, import_people
 from projectflow.cohorts.models import CohortStaff, Enrolment
@@ -420,10 +421,16 @@ def test_a_deactivated_account_is_refused_until_an_admin_reactivates_it(cohort, 
 def test_ten_thousand_rows_import_in_one_go(cohort):
     rows = [f"staff{i}@example.ac.uk,Dr Staff {i},staff,robotics;vision,{i % 8}" if i % 10 == 0
             else f'student{i}@example.ac.uk,"Student {i}, Jr",student,,' for i in range(10_000)]
-    started = time.perf_counter()
-    report = import_people(cohort, csv_file(*rows), by=None, filename="faculty.csv")
-    db.session.commit()
-    elapsed = time.perf_counter() - started
+    # Speed is bench/import_people.py's to measure; what a test can hold on any machine is that the
+    # import talks to the database in batches, not once (or more) per row.
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 (before_cursor_execute's statement)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        report = import_people(cohort, csv_file(*rows), by=None, filename="faculty.csv")
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
 
     assert (report.new_accounts, report.students_enrolled, report.staff_added) == (10_000, 9_000, 1_000)
     numbers = db.session.scalars(select(Enrolment.candidate_number).where(Enrolment.cohort_id == cohort.id)).all()
@@ -431,7 +438,8 @@ def test_ten_thousand_rows_import_in_one_go(cohort):
     assert all(len(n) == 6 and n.isdigit() for n in numbers)
     assert User.by_email("student9999@example.ac.uk").name == "Student 9999, Jr"
     assert User.by_email("staff9990@example.ac.uk").staff_profile.max_load == 9990 % 8
-    assert elapsed < 15, f"10,000 rows took {elapsed:.1f} s"
+    kinds = Counter(st.split("(")[0][:60] for st in statements)
+    assert len(statements) < 500, f"10,000 rows took {len(statements)} SQL statements: {kinds.most_common(6)}"
 
 
 def test_a_file_over_the_row_limit_is_refused(app, cohort):

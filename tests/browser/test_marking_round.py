@@ -165,4 +165,40 @@ def test_two_markers_mark_blind_then_reconcile_and_a_third_marker_decides(
     db.session.expire_all()
     third_case = db.session.get(Agreement, third_case.id)
     assert (third_case.state, third_case.route, str(third_case.agreed_mark)) == ("agreed", "third_marker", "61.00")
+    sign_out(page)
+
+    # The reconciled student's poster and independence are marked too (through the services): their
+    # result is final. After the exam board the coordinator releases it, and the student reads it.
+    for key in ("poster", "independence"):
+        component = next(c for c in services.components_of(r.cohort) if c.key == key)
+        services.open_marking(component, by=coordinator)
+        for sheet in db.session.scalars(select(MarkSheet).where(MarkSheet.component_id == component.id,
+                                                                MarkSheet.student_id == student.id)):
+            services.save_sheet(sheet, [services.CriterionEntry(c.id, None, 66, "Clear and confident.")
+                                        for c in sheet.rubric.criteria_for(sheet.role)],
+                                overall_comment="Well presented.", private_note="Not for the student.",
+                                by=sheet.marker)
+            services.submit_sheet(sheet, by=sheet.marker)
+    rules = services.rules_of(r.cohort)
+    rules.exam_board_on = SEPTEMBER.date()
+    db.session.commit()
+    sign_in(page, live_server, student)
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="My results")).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My results").click()
+    expect(page.locator("#my-final")).to_have_count(0)  # nothing before release
+    sign_out(page)
+    sign_in(page, live_server, coordinator)
+    page.goto(live_server(f"/cohorts/{r.cohort.id}/results"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#release-h").locator("..").get_by_role("button").first.click()
+    expect(page.get_by_role("alert").first).to_contain_text("eleased")
+    sign_out(page)
+    sign_in(page, live_server, student)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My results").click()
+    # (64 * 75 + 66 * 15 + 66 * 10) / 100 = 64.50: a Merit
+    expect(page.locator("#my-final")).to_contain_text("64.50")
+    expect(page.locator("#my-final")).to_contain_text("Merit")
+    expect(page.get_by_text("Clear and confident.").first).to_be_visible()
+    expect(page.get_by_text("Not for the student.")).to_have_count(0)
+    screenshot(page, "marking-my-results")
     browser_problems.assert_clean(allow=(r"status of 403", r"status of 422"))

@@ -127,6 +127,8 @@ def _pages() -> list[Page]:
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),
         Page("coordinator", "compared run last year", lambda i: f"{P(i)}/allocation/runs/{i.compared_run.id}"),
+        Page("coordinator", "a project's second marker last year",
+             lambda i: f"{P(i)}/allocation/markers/{i.published_run.allocations[0].id}"),
         Page("coordinator", "allocation export last year (CSV)", lambda i: f"{P(i)}/allocation/allocation.csv"),
         Page("coordinator", "allocation export last year (Excel)", lambda i: f"{P(i)}/allocation/allocation.xlsx"),
         Page("coordinator", "progress export last year (CSV)", lambda i: f"{P(i)}/progress.csv"),

@@ -34,7 +34,9 @@ class PublishRunForm(FlaskForm):
 
 
 class MarkerForm(FlaskForm):
-    marker = SelectField("Second marker", coerce=int, validators=[InputRequired()])
+    marker = SelectField("Second marker", coerce=int, validators=[InputRequired()],
+                         description="Who may mark it: the closest expertise first, then the lightest load (their "
+                                     "projects besides this one, of their maximum). Kept when the engine runs again.")
 
 
 class ConflictForm(FlaskForm):

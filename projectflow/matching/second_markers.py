@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from ..cohorts.models import Cohort
 from ..core import audit, clock, once
@@ -118,25 +118,71 @@ class MarkerCheck:
     overlap: int
 
 
-def check_marker(allocation: Allocation, marker: User) -> MarkerCheck:
-    """Whether ``marker`` may second-mark ``allocation``'s project, and their expertise overlap."""
-    cohort = allocation.run.cohort
+def _loads(run_id: int, *, besides: int | None = None) -> Counter:
+    """How many projects of the run each member of staff second-marks (besides one allocation's)."""
+    query = (select(MarkerAssignment.marker_id, func.count(MarkerAssignment.id)).join(Allocation)
+             .where(Allocation.run_id == run_id, MarkerAssignment.role == SECOND)
+             .group_by(MarkerAssignment.marker_id))
+    if besides is not None:
+        query = query.where(MarkerAssignment.allocation_id != besides)
+    return Counter(dict(db.session.execute(query).all()))
+
+
+def _verdict(allocation: Allocation, marker: User, member, conflicts: set[tuple[int, int]],
+             load: Counter) -> MarkerCheck:
+    """The rules of a second marker, given what they need loaded: one place for the single check
+    (a change) and the check of every member of staff (the change page)."""
     problems = []
-    member = cohort.staff_member(marker)
     if member is None or marker.staff_profile is None:
         problems.append(f"{marker.name} is not staff of this cohort.")
     if marker.id in allocation.project.supervisor_ids():
         problems.append(f"{marker.name} supervises this project: the second marker must be someone else.")
-    if (marker.id, allocation.student_id) in _conflicts(cohort):
+    if (marker.id, allocation.student_id) in conflicts:
         problems.append(f"{marker.name} has declared a conflict of interest with {allocation.student.name}.")
-    if member is not None:
-        allocations = _published_allocations(cohort)
-        load = Counter(m.marker_id for m in _markers_of(allocations).values() if m.allocation_id != allocation.id)
-        if load[marker.id] >= member.effective_load_limit:
-            problems.append(f"{marker.name} already second-marks {load[marker.id]} projects, their maximum.")
+    if member is not None and load[marker.id] >= member.effective_load_limit:
+        problems.append(f"{marker.name} already second-marks {load[marker.id]} projects, their maximum.")
     expertise = {k.strip().casefold() for k in (marker.staff_profile.expertise if marker.staff_profile else [])}
     overlap = len({k.strip().casefold() for k in allocation.project.keywords or ()} & expertise)
     return MarkerCheck(tuple(problems), overlap)
+
+
+def _published_run_id(cohort: Cohort) -> int:
+    run = services.published_run(cohort)
+    if run is None:
+        raise InvalidState("Publish the allocation first: second markers are chosen for allocated projects.")
+    return run.id
+
+
+def check_marker(allocation: Allocation, marker: User) -> MarkerCheck:
+    """Whether ``marker`` may second-mark ``allocation``'s project, and their expertise overlap."""
+    cohort = allocation.run.cohort
+    load = _loads(_published_run_id(cohort), besides=allocation.id)
+    return _verdict(allocation, marker, cohort.staff_member(marker), _conflicts(cohort), load)
+
+
+def current_marker(allocation: Allocation) -> MarkerAssignment | None:
+    """The second marker of ``allocation``'s project, if it has one."""
+    return _markers_of([allocation]).get(allocation.id)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    member: object  # CohortStaff
+    check: MarkerCheck
+    load: int  # projects they second-mark besides this one
+    maximum: int
+
+
+def candidates(allocation: Allocation) -> list[Candidate]:
+    """Every active member of the cohort's staff checked as the second marker of ``allocation``'s
+    project: who may mark it first, the closest expertise first, then the lightest load."""
+    cohort = allocation.run.cohort
+    load = _loads(_published_run_id(cohort), besides=allocation.id)
+    conflicts = _conflicts(cohort)
+    found = [Candidate(s, _verdict(allocation, s.member, s, conflicts, load), load[s.user_id],
+                       s.effective_load_limit) for s in _staff(cohort)]
+    return sorted(found, key=lambda c: (bool(c.check.problems), -c.check.overlap, c.load,
+                                        c.member.member.name.lower()))
 
 
 def change_marker(allocation: Allocation, marker: User, *, by: User) -> MarkerAssignment:
@@ -235,32 +281,64 @@ class MarkerLoad:
     maximum: int
 
 
+MARKERS_PER_PAGE = 50
+MARKER_FILTERS = {"": "Every project", "none": "No second marker", "by_hand": "Chosen by hand"}
+
+
 @dataclass(frozen=True)
 class MarkingOverview:
-    allocations: list[Allocation]
-    markers: dict[int, MarkerAssignment]
+    allocations: object  # a page (Flask-SQLAlchemy Pagination) of the allocations, by student name
+    markers: dict[int, MarkerAssignment]  # the second markers of the page's allocations
     loads: list[MarkerLoad]
     fair_share: int
     conflicts: list[MarkingConflict]
-
-    @property
-    def unmarked(self) -> int:
-        return sum(1 for a in self.allocations if a.id not in self.markers)
+    total: int  # allocated projects
+    unmarked: int  # of which without a second marker
 
 
-def overview(cohort: Cohort) -> MarkingOverview:
-    """What the coordinator's second-marker page shows."""
-    allocations = _published_allocations(cohort)
-    markers = _markers_of(allocations)
-    counts = Counter(m.marker_id for m in markers.values())
-    loads = sorted((MarkerLoad(s, counts.get(s.user_id, 0), s.effective_load_limit) for s in _staff(cohort)),
+def overview(cohort: Cohort, *, page: int = 1, per_page: int | None = None, show: str = "", q: str = "",
+             marker_id: int | None = None, supervisor_id: int | None = None) -> MarkingOverview:
+    """What the coordinator's second-marker page shows: the counts and loads of the whole cohort, and
+    one page of its allocated projects (those without a marker, chosen by hand, marked or supervised
+    by one person, or whose student, project or people's names contain ``q``, when asked)."""
+    run_id = _published_run_id(cohort)
+    counts = _loads(run_id)
+    staff = _staff(cohort)
+    loads = sorted((MarkerLoad(s, counts.get(s.user_id, 0), s.effective_load_limit) for s in staff),
                    key=lambda r: (-r.load, r.member.member.name.lower()))
-    capable = sum(1 for s in _staff(cohort) if s.effective_load_limit > 0)
+    total = db.session.scalar(select(func.count(Allocation.id)).where(Allocation.run_id == run_id))
+    capable = sum(1 for s in staff if s.effective_load_limit > 0)
     conflicts = list(db.session.scalars(select(MarkingConflict).where(MarkingConflict.cohort_id == cohort.id)
                                         .order_by(MarkingConflict.id)))
-    allocations.sort(key=lambda a: a.student.name.lower())
-    share = -(-len(allocations) // capable) if capable else 0
-    return MarkingOverview(allocations, markers, loads, share, conflicts)
+    # One page at a time: the list of a faculty-sized cohort was megabytes (issue 9, gate 7).
+    student, supervisor, marker = aliased(User), aliased(User), aliased(User)
+    mark = aliased(MarkerAssignment)
+    query = (select(Allocation).join(student, Allocation.student_id == student.id)
+             .outerjoin(mark, (mark.allocation_id == Allocation.id) & (mark.role == SECOND))
+             .where(Allocation.run_id == run_id))
+    if show == "none":
+        query = query.where(mark.id.is_(None))
+    elif show == "by_hand":
+        query = query.where(mark.is_moved.is_(True))
+    if marker_id is not None:
+        query = query.where(mark.marker_id == marker_id)
+    if supervisor_id is not None:
+        query = query.where(Allocation.supervisor_id == supervisor_id)
+    if q:
+        words = q.lower()
+        query = (query.join(Project, Allocation.project_id == Project.id)
+                 .join(supervisor, Allocation.supervisor_id == supervisor.id)
+                 .outerjoin(marker, mark.marker_id == marker.id)
+                 .where(or_(*(func.lower(column).contains(words, autoescape=True)
+                              for column in (student.name, Project.title, supervisor.name, marker.name)))))
+    query = query.order_by(func.lower(student.name), Allocation.id)
+    per_page = per_page or MARKERS_PER_PAGE
+    found = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    if found.pages and page > found.pages:
+        found = db.paginate(query, page=found.pages, per_page=per_page, error_out=False)
+    share = -(-total // capable) if capable else 0
+    return MarkingOverview(found, _markers_of(found.items), loads, share, conflicts, total,
+                           total - sum(counts.values()))
 
 
 def marked_by(cohort: Cohort, marker: User) -> list[Allocation]:

@@ -14,7 +14,7 @@ from ..cohorts.models import Cohort
 from ..core import clock, sheets
 from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
-from ..core.forms import show_error
+from ..core.forms import page_number, show_error
 from ..core.ids import as_id
 from ..extensions import db
 from ..people.models import User
@@ -226,13 +226,17 @@ def _conflict_form(cohort: Cohort, **kw) -> ConflictForm:
 def _render_markers(cohort: Cohort, conflict_form: ConflictForm | None = None, status: int = 200):
     if services.published_run(cohort) is None:
         return render_template("matching/markers.html", cohort=cohort, overview=None), status
-    overview = second_markers.overview(cohort)
-    marker_form = MarkerForm()
-    marker_form.marker.choices = [SelectChoice(r.member.user_id, f"{r.member.member.name} ({r.load}/{r.maximum})")
-                                  for r in sorted(overview.loads, key=lambda r: r.member.member.name.lower())]
-    return render_template("matching/markers.html", cohort=cohort, overview=overview, marker_form=marker_form,
-                           conflict_form=conflict_form or _conflict_form(cohort), publish_form=PublishForm(),
-                           q=request.args.get("q", "").strip().lower()), status
+    show = request.args.get("show", "")
+    filters = dict(show=show if show in second_markers.MARKER_FILTERS else "",
+                   q=request.args.get("q", "").strip()[:100],
+                   marker_id=request.args.get("marker", type=as_id),
+                   supervisor_id=request.args.get("supervisor", type=as_id))
+    overview = second_markers.overview(cohort, page=page_number(), per_page=second_markers.MARKERS_PER_PAGE,
+                                       **filters)
+    return render_template("matching/markers.html", cohort=cohort, overview=overview, filters=filters,
+                           people={s.user_id: s.member for s in cohort.staff},
+                           filter_choices=second_markers.MARKER_FILTERS,
+                           conflict_form=conflict_form or _conflict_form(cohort), publish_form=PublishForm()), status
 
 
 @bp.get("/markers")
@@ -257,24 +261,54 @@ def assign_markers(cohort_id: int):
     return redirect(url_for(".markers", cohort_id=cohort.id))
 
 
-@bp.post("/markers/<int:allocation_id>")
-@login_required
-def change_marker(cohort_id: int, allocation_id: int):
-    cohort = _cohort(cohort_id)
+def _allocation(cohort: Cohort, allocation_id: int) -> Allocation:
     allocation = get_or_404(Allocation, allocation_id)
     if allocation.run.cohort_id != cohort.id:
         abort(404)
+    return allocation
+
+
+def _marker_form(allocation: Allocation, **kw) -> tuple[MarkerForm, list]:
+    """The change form offers who may mark the project, best first; the rest are listed with why not."""
+    found = second_markers.candidates(allocation)
+    form = MarkerForm(**kw)
+    form.marker.choices = [SelectChoice(c.member.user_id, f"{c.member.member.name} – "
+                                        f"{c.check.overlap} shared keyword{'' if c.check.overlap == 1 else 's'}, "
+                                        f"{c.load} of {c.maximum} projects")
+                           for c in found if not c.check.problems]
+    return form, found
+
+
+def _render_change(cohort: Cohort, allocation: Allocation, form: MarkerForm | None = None, status: int = 200):
+    current = second_markers.current_marker(allocation)
+    offered, found = _marker_form(allocation, marker=current.marker_id if current else None)
+    if form is not None:  # a refused change: why, next to the list
+        offered.marker.errors = form.marker.errors
+    refused = [c for c in found if c.check.problems]
+    full = [c for c in refused if len(c.check.problems) == 1 and c.load >= c.maximum]  # named in one line
+    return render_template("matching/marker_change.html", cohort=cohort, allocation=allocation, current=current,
+                           form=offered, refused=[c for c in refused if c not in full], full=full), status
+
+
+# One rule for the page and its form (two rules on one address answer a bad id with 405, not 404).
+@bp.route("/markers/<int:allocation_id>", methods=["GET", "POST"])
+@login_required
+def change_marker(cohort_id: int, allocation_id: int):
+    cohort = _cohort(cohort_id)
+    allocation = _allocation(cohort, allocation_id)
+    if request.method == "GET":
+        return _render_change(cohort, allocation)
     form = MarkerForm()
     form.marker.choices = [SelectChoice(s.user_id, s.member.name) for s in cohort.staff]
     if not form.validate_on_submit():
-        flash("Choose a member of the cohort's staff.", "danger")
-        return _render_markers(cohort, status=422)
+        form.marker.errors = ["Choose a member of the cohort's staff."]
+        return _render_change(cohort, allocation, form, 422)
     try:
         second_markers.change_marker(allocation, get_or_404(User, form.marker.data), by=current_user)
     except DomainError as exc:
         db.session.rollback()
-        flash(f"Not changed: {exc.message}", "danger")
-        return _render_markers(cohort, status=exc.status_code)
+        show_error(form, exc, "marker")
+        return _render_change(cohort, allocation, form, exc.status_code)
     db.session.commit()
     flash(f"Second marker of {allocation.student.name}'s project changed.", "success")
     return redirect(url_for(".markers", cohort_id=cohort.id))

@@ -141,3 +141,85 @@ def test_the_markers_page_and_who_may_not_see_it(published, client, login):
         assert other.get(base).status_code == 403
         assert other.post(f"{base}/assign").status_code == 403
         other.post("/logout")
+
+
+def _on(r, project):
+    return next(a for a in r.run.allocations if a.project_id == project.id)
+
+
+def test_the_markers_page_does_not_repeat_the_staff_list_in_every_row(published, client, login):
+    """The list was 14.7 MB at 800 students: each row carried its own list of every member of staff."""
+    r = published
+    second_markers.assign_second_markers(r.cohort, by=r.coordinator)
+    db.session.commit()
+    base = f"/cohorts/{r.cohort.id}/allocation/markers"
+    body = login(r.coordinator, role="coordinator").get(base).get_data(as_text=True)
+    assert 'name="marker"' not in body
+    # The conflict form's lists of staff and students, once each, whatever the number of projects.
+    assert body.count("<option") <= len(r.cohort.staff) + len(r.cohort.enrolments) + 3
+    for a in r.run.allocations:
+        assert f'href="{base}/{a.id}"' in body  # each project's "Change" link
+
+
+def test_one_project_s_second_marker_is_changed_on_its_own_page(published, client, login, make):
+    r = published
+    tired = make.staff(r.cohort, name="Dr Tired", expertise=("graphs",), max_load=0)
+    second_markers.assign_second_markers(r.cohort, by=r.coordinator)
+    on_p1 = _on(r, r.p1)
+    second_markers.declare_conflict(r.cohort, r.vic, on_p1.student, "Her uncle.", by=r.coordinator)
+    db.session.commit()
+    url = f"/cohorts/{r.cohort.id}/allocation/markers/{on_p1.id}"
+    client_ = login(r.coordinator, role="coordinator")
+    page = client_.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and on_p1.student.name in text and "Graph transformers" in text
+    form = get_form(client_, url, has_field="marker")
+    offered = [o.label for o in form._named("marker")[0].options]
+    # Only who may mark it, the closest expertise first: never its supervisor, the conflicted or the full.
+    assert offered[0].startswith("Dr Nadia") and "2 shared keywords" in offered[0]
+    assert not any(name in label for label in offered for name in ("Dr Lee", "Dr Victor", "Dr Tired"))
+    assert "supervises this project" in text and "conflict of interest" in text and "Dr Tired" in text
+    form.select("marker", str(r.kim.id))
+    response = form.submit(client_)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/allocation/markers")
+    assert markers(r)[on_p1.student.name].name == "Dr Kim"
+    # Sent anyway (a stale page, a hand-made request): refused on the same page, next to the field.
+    refused = client_.post(url, data={"marker": r.lee.id, "csrf_token": form.get("csrf_token")})
+    assert refused.status_code == 422 and "supervises this project" in refused.get_data(as_text=True)
+    assert markers(r)[on_p1.student.name].name == "Dr Kim"
+    client_.post("/logout")
+    other = login(r.lee)
+    assert other.get(url).status_code == 403
+    other.post("/logout")
+
+
+def test_the_markers_list_is_paged_and_filtered(published, client, login, monkeypatch):
+    r = published
+    second_markers.assign_second_markers(r.cohort, by=r.coordinator)
+    on_p1, on_p3 = _on(r, r.p1), _on(r, r.p3)
+    db.session.delete(db.session.scalar(select(MarkerAssignment).where(MarkerAssignment.allocation_id == on_p1.id)))
+    second_markers.change_marker(on_p3, r.lee, by=r.coordinator)
+    db.session.commit()
+    base = f"/cohorts/{r.cohort.id}/allocation/markers"
+    client_ = login(r.coordinator, role="coordinator")
+
+    def rows(query=""):
+        body = client_.get(f"{base}{query}").get_data(as_text=True)
+        return {a.student.name for a in r.run.allocations if f'href="{base}/{a.id}"' in body}, body
+
+    everyone = {a.student.name for a in r.run.allocations}
+    assert rows()[0] == everyone
+    shown, body = rows("?show=none")
+    assert shown == {on_p1.student.name} and f"{len(everyone) - 1} of {len(everyone)} projects" in body
+    assert rows("?show=by_hand")[0] == {on_p3.student.name}
+    assert rows(f"?marker={r.lee.id}")[0] == {on_p3.student.name}
+    assert rows(f"?supervisor={r.kim.id}")[0] == {on_p3.student.name}
+    assert rows("?q=protein")[0] == {on_p3.student.name}
+    assert rows("?q=dr+lee")[0] == {a.student.name for a in r.run.allocations if a.supervisor_id == r.lee.id} \
+        | {on_p3.student.name}
+    assert rows("?show=nonsense&marker=x&page=abc")[0] == everyone  # what is not understood filters nothing
+    monkeypatch.setattr(second_markers, "MARKERS_PER_PAGE", 2)
+    first, body = rows()
+    second, _ = rows("?page=2")
+    assert len(first) == 2 and first | second == everyone and not first & second
+    assert 'aria-label="Pages"' in body

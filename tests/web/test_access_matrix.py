@@ -188,6 +188,8 @@ TABLE = [
     E("POST /cohorts/{cohort_id}/allocation/markers/assign",          MANAGE),
     E("POST /cohorts/{cohort_id}/allocation/markers/conflicts",       MANAGE),
     E("POST /cohorts/{cohort_id}/allocation/markers/publish",         MANAGE),
+    E("GET /cohorts/{cohort_id}/allocation/markers/{allocation_id}",  MANAGE),
+    E("GET /cohorts/{other_cohort_id}/allocation/markers/{allocation_id}", CROSSED),
     E("POST /cohorts/{cohort_id}/allocation/markers/{allocation_id}", MANAGE),
     E("POST /cohorts/{other_cohort_id}/allocation/markers/{allocation_id}", CROSSED),
     # --- timeline, progress, extensions

@@ -473,8 +473,8 @@ CASES: dict[str, Case] = {
         as_("coordinator"), lambda w: (w.published, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
         action=cohort_page("/allocation/markers/assign")),
     "/cohorts/<int:cohort_id>/allocation/markers/<int:allocation_id>": Case(
-        as_("coordinator"), lambda w: (w.markers, f"/cohorts/{w.cohort.id}/allocation/markers")[1],
-        action=lambda w: f"/cohorts/{w.cohort.id}/allocation/markers/{_ann_allocation(w).id}",
+        as_("coordinator"), lambda w: (w.markers, f"/cohorts/{w.cohort.id}/allocation/markers/"
+                                                  f"{_ann_allocation(w).id}")[1],
         fill=sets(marker=_other_marker)),
     "/cohorts/<int:cohort_id>/allocation/markers/conflicts": Case(
         as_("coordinator"), lambda w: (w.published, f"/cohorts/{w.cohort.id}/allocation/markers")[1],

@@ -81,7 +81,7 @@ def test_sign_out_without_a_token_is_refused_and_the_session_stays(client, make)
 
 
 @pytest.mark.csrf
-def test_creating_a_user_without_a_token_is_refused_and_writes_nothing(client, make):
+def test_creating_a_user_without_a_token_is_refused_and_writes_nothing(client, make, smtp_server):
     admin = make.admin()
     sign_in_through_the_form(client, admin, make.PASSWORD)
     form = {"email": "new.person@example.ac.uk", "name": "New Person", "roles": ["student"]}
@@ -96,7 +96,7 @@ def test_creating_a_user_without_a_token_is_refused_and_writes_nothing(client, m
     response = page_form.submit(client)
     assert response.status_code == 302
     assert User.by_email("new.person@example.ac.uk") is not None
-    assert counts() == (before[0] + 1, before[1] + 1)
+    assert counts() == (before[0] + 1, before[1] + 2)  # the account created, its invitation sent
 
 
 @pytest.mark.csrf
@@ -306,7 +306,10 @@ def test_passwords_are_stored_as_argon2id_hashes_never_in_plain_text(make):
     assert not any("my secret words" in str(value) for value in row.values())
 
 
-def test_an_admin_created_account_has_no_password_until_the_person_sets_one(login, make):
+def test_an_admin_created_account_has_no_password_until_the_person_sets_one(login, make, smtp_server):
     client = login(make.admin())
     client.post("/admin/users/new", data={"email": "fresh@example.ac.uk", "name": "Fresh", "roles": ["student"]})
     assert User.by_email("fresh@example.ac.uk").password_hash is None
+    # The person sets it through the invitation they are sent.
+    [invitation] = smtp_server.wait_for(1)
+    assert invitation["To"] == "fresh@example.ac.uk" and "/password/reset/" in invitation.get_body().get_content()

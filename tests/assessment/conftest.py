@@ -19,11 +19,11 @@ from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
 SEPTEMBER = datetime(2027, 9, 14, 9, tzinfo=timezone.utc)
 
 
-@pytest.fixture
-def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
+def build_marking(make, cohort, coordinator, timeline):
+    """The matching round allocated and published, with second markers published and marking set up;
+    the coordinator marks nobody (which people mark is then the same every run)."""
     r = build_round(make, cohort, coordinator)
     r.nlp = make.staff(cohort, name="Dr Nadia", expertise=("graphs",), max_load=4)
-    # The coordinator marks nobody unless a test says so: which people mark is then the same every run.
     for member in cohort.staff:
         if member.user_id == coordinator.id:
             member.load_limit = 0
@@ -37,6 +37,12 @@ def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
     r.timeline = timeline
     r.components = {c.key: c for c in services.set_up_marking(cohort, by=coordinator)}
     db.session.commit()
+    return r
+
+
+@pytest.fixture
+def marking(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
+    r = build_marking(make, cohort, coordinator, timeline)
     with clock.frozen(SEPTEMBER):
         yield r
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timezone
 
 import pytest
 from playwright.sync_api import expect
@@ -17,18 +16,13 @@ from projectflow.assessment import services
 from projectflow.assessment.models import FIRST, SECOND, Agreement, MarkSheet
 from projectflow.core import clock
 from projectflow.extensions import db
-from projectflow.matching import second_markers
-from projectflow.matching import services as matching
 from projectflow.submissions import services as submissions
+from tests.assessment.conftest import SEPTEMBER, build_marking
 from tests.browser.test_allocation_round import sign_out
 from tests.browser.test_sign_in import sign_in
-from tests.matching.conftest import build_round, solve
 from tests.milestones.conftest import pdf_bytes, timeline  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.csrf]
-
-SEPTEMBER = datetime(2027, 9, 14, 9, tzinfo=timezone.utc)
-
 
 def mark_every_criterion(page, mark: str, comment: str) -> None:
     form = page.locator("#sheet-form")
@@ -41,25 +35,13 @@ def mark_every_criterion(page, mark: str, comment: str) -> None:
 
 @pytest.fixture
 def round_ready(make, cohort, coordinator, timeline, smtp_server):  # noqa: F811
-    r = build_round(make, cohort, coordinator)
-    r.nlp = make.staff(cohort, name="Dr Nadia", expertise=("graphs",), max_load=4)
-    # The coordinator marks nobody here: each person in this test has one part.
-    for member in cohort.staff:
-        if member.user_id == coordinator.id:
-            member.load_limit = 0
-    db.session.commit()
-    run = solve(cohort, coordinator)
-    matching.publish_run(run, by=coordinator)
-    second_markers.assign_second_markers(cohort, by=coordinator)
-    second_markers.publish_second_markers(cohort, by=coordinator)
-    db.session.commit()
+    r = build_marking(make, cohort, coordinator, timeline)
     final = timeline["final_report"]
     with clock.frozen(final.due_at.replace(hour=8)):
-        for allocation in run.allocations:
+        for allocation in r.run.allocations:
             submissions.submit(final, allocation.student, io.BytesIO(pdf_bytes(2)), file_name="report.pdf",
                                declared=True, form_token=f"browser-{allocation.student_id}", by=allocation.student,
                                receipt=False)
-    services.set_up_marking(cohort, by=coordinator)
     db.session.commit()
     with clock.frozen(SEPTEMBER):
         yield r

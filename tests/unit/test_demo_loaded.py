@@ -178,5 +178,7 @@ def test_the_demo_people_list_shows_every_invitation_state_and_a_held_import(loa
     [waiting] = held.open_imports(cohort)
     [change] = held.review(waiting).changes
     assert change.sentence().endswith("a student in I460 2025-26 — would also become staff")
-    page = loaded.client.get(f"/cohorts/{cohort.id}")  # not signed in: the page itself is checked in tests/web
+    # A browser nobody signed in to (the shared client may be signed in by an earlier test): the page
+    # itself is checked in tests/web.
+    page = loaded.client.application.test_client().get(f"/cohorts/{cohort.id}")
     assert page.status_code == 302

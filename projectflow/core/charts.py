@@ -88,7 +88,7 @@ def _svg(figure, key: str, title: str) -> Markup:
                                        "font.family": "DejaVu Sans"}):
         figure.tight_layout()
         figure.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
-    return Markup(_tidy(out.getvalue(), key, title))
+        return Markup(_tidy(out.getvalue(), key, title))  # under the lock too: it sets ElementTree's prefixes
 
 
 def _declarations(style: str) -> dict[str, str]:
@@ -150,6 +150,11 @@ def _tidy(text: str, key: str, title: str) -> str:
     name = ET.Element(f"{{{SVG}}}title", {"id": f"{key}-title"})
     name.text = title
     root.insert(0, name)
+    # ElementTree's prefixes are process-wide and other libraries change them (a later
+    # register_namespace("", ...) drops ours, and the chart came out as <ns0:svg>, which no HTML parser
+    # draws): name them again for this serialisation.
+    ET.register_namespace("", SVG)
+    ET.register_namespace("xlink", XLINK)
     return ET.tostring(root, encoding="unicode")
 
 

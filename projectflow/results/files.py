@@ -117,10 +117,10 @@ def marks_from_dict(data: Any) -> tuple[Rules, tuple[StudentMarks, ...]]:
         # Without the rules' components, check the marks but not the component names.
         faults += check_student(rules or _any_components(student), student)
         if rules is not None and mistyped:
-            # A component whose marks did not read is still named if the rules do not know it: a
-            # placeholder mark can have no other fault.
-            placeholder = StudentMarks(student.id, dict.fromkeys(mistyped, ComponentMarks((Decimal(0),))))
-            faults += check_student(rules, placeholder)
+            # A component whose marks did not read is still reported when the rules do not know its
+            # name: check the names alone, each with one valid mark (0) so no other fault is found.
+            names_only = StudentMarks(student.id, dict.fromkeys(mistyped, ComponentMarks((Decimal(0),))))
+            faults += check_student(rules, names_only)
     if faults:
         raise ResultsError(faults)
     return rules, tuple(students)

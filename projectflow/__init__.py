@@ -47,12 +47,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .milestones.views import bp as milestones_bp
     from .people.views import bp as people_bp
     from .proposals.views import bp as proposals_bp
+    from .feedback.views import bp as feedback_bp
     from .feeds.views import bp as feeds_bp
     from .submissions.archive_views import bp as archives_bp
     from .submissions.views import bp as submissions_bp
     from .supervision.views import bp as meetings_bp
 
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, meetings_bp,
-                      submissions_bp, archives_bp, assessment_bp, feeds_bp, audit_bp):
+                      submissions_bp, archives_bp, assessment_bp, feedback_bp, feeds_bp, audit_bp):
         app.register_blueprint(blueprint)
     return app

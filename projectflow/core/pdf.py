@@ -1,0 +1,132 @@
+"""PDF documents: Jinja templates under ``templates/pdf/`` printed by WeasyPrint.
+
+Every document extends ``pdf/base.html`` and is printed with the one stylesheet ``pdf/print.css``, so
+feedback forms and mark sheets look like one family. Rendering is in two steps:
+
+- ``render_html(template, **context)`` fills the template (needs the app, for Jinja and ``url_for``);
+- ``html_to_pdf(html)`` prints that HTML (needs nothing but this module, so a process pool's workers
+  can run it without an app or a database).
+
+``content_hash(html)`` names what a document shows: the HTML, the stylesheet, the fonts and this
+module's ``RENDERING`` version. Two documents with the same hash print the same, which is what lets a
+batch reuse a PDF it already printed.
+
+Nothing is fetched from the network: the fonts ship in ``projectflow/static/fonts`` (so a name in
+Chinese or Arabic prints the same on every host), and any other URL a document names is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from flask import render_template
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+FONTS_DIR = _PACKAGE / "static" / "fonts"
+# Bump when a change here alters how the same HTML prints (the cache keys follow it).
+RENDERING = "1"
+
+# The fonts the documents use, in the order Pango tries them for a character no earlier one has:
+# (family, file, weight, style). Noto covers Latin with its accents, Greek and Cyrillic; Arabic and
+# Chinese have their own families.
+FONT_FACES = (
+    ("Noto Sans", "NotoSans-Regular.ttf", "normal", "normal"),
+    ("Noto Sans", "NotoSans-Bold.ttf", "bold", "normal"),
+    ("Noto Sans", "NotoSans-Italic.ttf", "normal", "italic"),
+    ("Noto Sans Arabic", "NotoSansArabic-Regular.ttf", "normal", "normal"),
+    ("Noto Sans Arabic", "NotoSansArabic-Bold.ttf", "bold", "normal"),
+    ("Noto Sans SC", "NotoSansSC-Regular.ttf", "normal", "normal"),
+)
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+
+
+def _templates_dir() -> Path:
+    inside = _PACKAGE / "templates"
+    return inside if inside.is_dir() else _PACKAGE.parent / "templates"
+
+
+def stylesheet_path() -> Path:
+    return _templates_dir() / "pdf" / "print.css"
+
+
+def font_face_css() -> str:
+    """``@font-face`` rules for the shipped fonts (those present: a missing file is skipped, and
+    Pango falls back to the host's fonts for it)."""
+    rules = []
+    for family, name, weight, style in FONT_FACES:
+        path = FONTS_DIR / name
+        if path.is_file():
+            rules.append(f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
+                         f"font-weight: {weight}; font-style: {style}; }}")
+    return "\n".join(rules)
+
+
+@lru_cache(maxsize=1)
+def _inputs_digest() -> str:
+    """A digest of everything besides the HTML that decides how a document prints."""
+    digest = hashlib.sha256(RENDERING.encode())
+    digest.update(stylesheet_path().read_bytes())
+    for _family, name, *_ in FONT_FACES:
+        path = FONTS_DIR / name
+        digest.update(name.encode())
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{stat.st_size}".encode())
+    return digest.hexdigest()
+
+
+def content_hash(html: str) -> str:
+    """What a document shows, as a hex digest: equal hashes print equal PDFs."""
+    return hashlib.sha256(_inputs_digest().encode() + html.encode("utf-8")).hexdigest()
+
+
+def render_html(template: str, **context) -> str:
+    """The document's HTML from ``templates/pdf/<template>`` (inside an app context)."""
+    return render_template(f"pdf/{template}", **context)
+
+
+def _local_only(url: str, timeout: int = 10, ssl_context=None):
+    """WeasyPrint's URL fetcher, limited to ``data:`` URLs and files shipped with projectflow."""
+    from weasyprint.urls import default_url_fetcher
+
+    if url.startswith("data:"):
+        return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
+    if url.startswith("file:"):
+        path = Path(url.removeprefix("file://")).resolve()
+        if path.is_relative_to(_PACKAGE) or path.is_relative_to(_templates_dir()):
+            return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
+    raise ValueError(f"projectflow documents fetch nothing from outside the package: {url[:80]}")
+
+
+@lru_cache(maxsize=1)
+def _printer():
+    """The font configuration and the compiled stylesheet, made once per process."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    css = CSS(string=font_face_css() + "\n" + stylesheet_path().read_text(encoding="utf-8"),
+              font_config=fonts, url_fetcher=_local_only, base_url=str(stylesheet_path()))
+    return fonts, css
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Print ``html`` as a tagged PDF (its title and language come from ``<title>`` and ``<html
+    lang>``). Safe to call from worker processes: it needs no app."""
+    from weasyprint import HTML
+
+    with _lock:  # one FontConfiguration per process: WeasyPrint's font objects are not thread-safe
+        fonts, css = _printer()
+        document = HTML(string=html, base_url=str(_templates_dir() / "pdf") + "/", url_fetcher=_local_only)
+        return document.write_pdf(stylesheets=[css], font_config=fonts, pdf_tags=True)
+
+
+def render_pdf(template: str, **context) -> bytes:
+    """``render_html`` then ``html_to_pdf``: one document, in this process."""
+    return html_to_pdf(render_html(template, **context))

@@ -80,6 +80,10 @@ class Defaults:
 
     AUDIT_PAGE_SIZE = 50
 
+    # How documents (feedback forms, the exam-board mark sheet) name the institution and the module.
+    INSTITUTION_NAME = "University"
+    MODULE_NAME = "Individual Research Project"
+
 
 # Text settings whose default is None; with the settings whose default is a string they are never
 # parsed as JSON: a secret key or mail password made only of digits must stay a string.

@@ -51,3 +51,13 @@ def main_text(page: str) -> str:
     """The text of the page's <main> (the content, without navigation and footer)."""
     match = re.search(r"<main[^>]*>(.*?)</main>", page, re.S)
     return _text(match.group(1) if match else page)
+
+
+def href(page: str, text: str) -> str:
+    """The address of the one link whose text (or id) is ``text``, as the page rendered it."""
+    found = [html.unescape(h) for h, attrs, label in re.findall(r'<a\s+[^>]*?href="([^"]+)"([^>]*)>(.*?)</a>', page, re.S)
+             if _text(label) == text]
+    found += [html.unescape(h) for h in re.findall(rf'<a\s+[^>]*id="{re.escape(text)}"[^>]*href="([^"]+)"', page)]
+    found += [html.unescape(h) for h in re.findall(rf'<a\s+[^>]*href="([^"]+)"[^>]*id="{re.escape(text)}"', page)]
+    assert len(set(found)) == 1, f"expected one link {text!r}, found {found}"
+    return found[0]

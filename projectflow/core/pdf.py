@@ -17,6 +17,7 @@ Chinese or Arabic prints the same on every host), and any other URL a document n
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import threading
@@ -39,7 +40,7 @@ FONT_FACES = (
     ("Noto Sans", "NotoSans-Italic.ttf", "normal", "italic"),
     ("Noto Sans Arabic", "NotoSansArabic-Regular.ttf", "normal", "normal"),
     ("Noto Sans Arabic", "NotoSansArabic-Bold.ttf", "bold", "normal"),
-    ("Noto Sans SC", "NotoSansSC-Regular.ttf", "normal", "normal"),
+    ("Noto Sans SC", "NotoSansSC-Regular.otf", "normal", "normal"),
 )
 
 log = logging.getLogger(__name__)
@@ -91,17 +92,20 @@ def render_html(template: str, **context) -> str:
     return render_template(f"pdf/{template}", **context)
 
 
-def _local_only(url: str, timeout: int = 10, ssl_context=None):
-    """WeasyPrint's URL fetcher, limited to ``data:`` URLs and files shipped with projectflow."""
-    from weasyprint.urls import default_url_fetcher
+def _fetcher():
+    """WeasyPrint's URL fetcher, limited to ``data:`` URLs and files shipped with projectflow: a
+    document never reaches the network, whatever its text holds."""
+    from weasyprint.urls import URLFetcher
 
-    if url.startswith("data:"):
-        return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
-    if url.startswith("file:"):
-        path = Path(url.removeprefix("file://")).resolve()
-        if path.is_relative_to(_PACKAGE) or path.is_relative_to(_templates_dir()):
-            return default_url_fetcher(url, timeout=timeout, ssl_context=ssl_context)
-    raise ValueError(f"projectflow documents fetch nothing from outside the package: {url[:80]}")
+    class LocalOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith("file:"):
+                path = Path(url.removeprefix("file://").split("?")[0]).resolve()
+                if not (path.is_relative_to(_PACKAGE) or path.is_relative_to(_templates_dir())):
+                    raise ValueError(f"projectflow documents read no file outside the package: {url[:80]}")
+            return super().fetch(url, headers)
+
+    return LocalOnly(allowed_protocols={"file", "data"}, allow_redirects=False)
 
 
 @lru_cache(maxsize=1)
@@ -111,9 +115,14 @@ def _printer():
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
+    fetcher = _fetcher()
     css = CSS(string=font_face_css() + "\n" + stylesheet_path().read_text(encoding="utf-8"),
-              font_config=fonts, url_fetcher=_local_only, base_url=str(stylesheet_path()))
-    return fonts, css
+              font_config=fonts, url_fetcher=fetcher, base_url=str(stylesheet_path()))
+    return fonts, css, fetcher
+
+
+# Let the font configuration go while the modules it calls on at its end still exist.
+atexit.register(_printer.cache_clear)
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -122,8 +131,8 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
     with _lock:  # one FontConfiguration per process: WeasyPrint's font objects are not thread-safe
-        fonts, css = _printer()
-        document = HTML(string=html, base_url=str(_templates_dir() / "pdf") + "/", url_fetcher=_local_only)
+        fonts, css, fetcher = _printer()
+        document = HTML(string=html, base_url=str(_templates_dir() / "pdf") + "/", url_fetcher=fetcher)
         return document.write_pdf(stylesheets=[css], font_config=fonts, pdf_tags=True)
 
 

@@ -263,6 +263,12 @@ TABLE = [
     E("GET /cohorts/{other_cohort_id}/moderation/{student_id}",       CROSSED),
     # A student reads their own results only (not released: nothing yet).
     E("GET /cohorts/{cohort_id}/my-results",                          "in  ok  ok  403 403 403 403 403 403 403 403"),
+    # Feedback forms: Sam's after release only (not yet), the markers a preview of their component,
+    # the coordinators every form; a student of another cohort is not there.
+    E("GET /cohorts/{cohort_id}/students/{student_id}/feedback.pdf",   "in  403 403 403 403 403 403 403 ok  403 ok"),
+    E("GET /cohorts/{cohort_id}/students/{student_id}/feedback/{component_id}.pdf",
+                                                                      "in  403 403 403 ok  403 ok  403 ok  403 ok"),
+    E("GET /cohorts/{other_cohort_id}/students/{student_id}/feedback.pdf", "in  404 404 404 404 404 404 404 404 404 404"),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
       data=TOO_LONG),

@@ -269,6 +269,10 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/students/{student_id}/feedback/{component_id}.pdf",
                                                                       "in  403 403 403 ok  403 ok  403 ok  403 ok"),
     E("GET /cohorts/{other_cohort_id}/students/{student_id}/feedback.pdf", "in  404 404 404 404 404 404 404 404 404 404"),
+    # The exam board's mark sheet: the coordinators and the moderators they named (none here).
+    E("GET /cohorts/{cohort_id}/mark-sheet.pdf",                      MANAGE),
+    E("GET /cohorts/{cohort_id}/mark-sheet.csv",                      MANAGE),
+    E("GET /cohorts/{cohort_id}/mark-sheet.xlsx",                     MANAGE),
     E("POST /meetings/{meeting_id}/confirm",                          "in  403 403 403 ok  ok  403 403 403 403 403"),
     E("POST /meetings/{meeting_id}/dispute",                          "in  403 403 403 ok  ok  403 403 403 403 403",
       data=TOO_LONG),

@@ -223,3 +223,61 @@ def test_a_5000_character_comment_flows_across_pages_and_is_printed_whole(markin
     assert len(pages_with_words) >= 2  # it flowed across a page break
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "feedback-form-long-comment.pdf").write_bytes(data)
+
+
+SCRIPTS = {"accented Latin": "Zoë Šťastná-Ångström", "Greek": "Ελένη Παπαδοπούλου",
+           "Arabic": "مريم العلي", "Chinese": "李小龙"}
+COMMENTS = {"Arabic": "عمل ممتاز ومنظم بشكل جيد", "Chinese": "论文结构清晰，实验充分。",
+            "Greek": "Πολύ καλή δομή.", "accented Latin": "Très bien rédigé, même en français."}
+
+
+def fonts_of(reader: pypdf.PdfReader) -> set[str]:
+    names = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            names.add(str(font.get_object()["/BaseFont"]).split("+", 1)[-1])
+    return names
+
+
+def test_names_and_comments_in_any_script_print_in_the_shipped_fonts(marking, coordinator, as_):
+    cat = mark_everyone(marking, coordinator)[1]
+    cat.student.name = " ".join(SCRIPTS.values())
+    sheet = sheets_of(cat.student, marking.components["report"])[1]
+    services.reopen_sheet(sheet, reason="Comments in every language", by=coordinator)
+    criteria = sheet.rubric.criteria_for(sheet.role)
+    entries = [services.CriterionEntry(c.id, None, Decimal(66), COMMENTS[script])
+               for c, script in zip(criteria, COMMENTS)]
+    services.save_sheet(sheet, entries, overall_comment=COMMENTS["Arabic"], private_note="", by=sheet.marker)
+    services.submit_sheet(sheet, by=sheet.marker)
+    db.session.commit()
+    data = get_pdf(as_(coordinator), f"/cohorts/{marking.cohort.id}/students/{cat.student_id}/feedback.pdf")
+    text, reader = pdf_text(data)
+    words = flat(text)
+    for script, name in SCRIPTS.items():
+        assert name in words, script
+    for script, comment in COMMENTS.items():
+        assert comment in words, script
+    # Every glyph comes from the fonts projectflow ships, whatever the host has installed.
+    assert all(name.startswith("Noto-Sans") for name in fonts_of(reader)), fonts_of(reader)
+    assert {"Noto-Sans-Arabic", "Noto-Sans-SC"} <= fonts_of(reader)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "feedback-form-scripts.pdf").write_bytes(data)
+    _first_page_png(data, ARTIFACTS / "feedback-form-scripts")
+
+
+def _first_page_png(data: bytes, stem: Path) -> None:
+    """The first page as a PNG beside the PDF, for a person to look at (poppler's pdftoppm, when the
+    machine has it: CI installs it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftoppm") is None:
+        return
+    pdf_path = stem.with_suffix(".pdf")
+    pdf_path.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf_path), str(stem)],
+                   check=True, timeout=60)
+    from PIL import Image
+
+    with Image.open(stem.with_suffix(".png")) as image:
+        assert image.convert("L").getextrema()[0] < 100  # something dark is printed on it

@@ -85,6 +85,8 @@ def _pages() -> list[Page]:
         Page("supervisor", "marking queue", lambda i: "/marking"),
         Page("supervisor", "mark sheet last year", lambda i: f"/marking/sheets/{i.sheet.id}"),
         Page("supervisor", "agreeing a mark last year", lambda i: f"/marking/agreements/{i.agreement.id}"),
+        Page("supervisor", "feedback form preview last year (PDF)",
+             lambda i: f"{P(i)}/students/{i.sheet.student_id}/feedback/{i.sheet.component_id}.pdf"),
         Page("second marker", "marking queue", lambda i: "/marking"),
     ]
     pages += [
@@ -123,6 +125,7 @@ def _pages() -> list[Page]:
         Page("coordinator", "results charts last year", lambda i: f"{P(i)}/results/charts"),
         Page("coordinator", "results export last year (CSV)", lambda i: f"{P(i)}/results.csv"),
         Page("coordinator", "results export last year (Excel)", lambda i: f"{P(i)}/results.xlsx"),
+        Page("coordinator", "feedback form last year (PDF)", lambda i: f"{P(i)}/students/{i.sheet.student_id}/feedback.pdf"),
         Page("coordinator", "moderation last year", lambda i: f"{P(i)}/moderation"),
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),

@@ -359,3 +359,72 @@ def results_command(input_path: Path, output_path: Path):
     click.echo(f"Results for {len(results)} student(s): {done} with a final mark, {len(results) - done} "
                f"awaiting agreement; {sum(1 for r in results if r.flags)} flagged."
                + ("" if to_stdout else f" Written to {output_path}."), err=to_stdout)
+
+
+@cli.command("feedback-pdfs")
+@click.option("--cohort", "cohort_id", required=True, type=int, help="The cohort's id (on its page's address).")
+@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path),
+              help="FILE.zip to write, or a folder to write the PDFs into (made if missing).")
+@click.option("--released", is_flag=True, help="Only students whose result is released.")
+@click.option("--supervisor", "supervisor_email", metavar="EMAIL", help="Only this supervisor's students.")
+@click.option("--milestone", "milestone_id", type=int, metavar="ID",
+              help="The forms of the components marked on this milestone (default: each student's combined form).")
+@click.option("--board-copies", is_flag=True,
+              help="Copies for the exam board, with the reconciliation justifications and flags (default: the "
+                   "student copies, as students read them).")
+@with_appcontext
+def feedback_pdfs_command(cohort_id: int, output_path: Path, released: bool, supervisor_email: str | None,
+                          milestone_id: int | None, board_copies: bool):
+    """Generate the feedback forms of a cohort as a zip or a folder of PDFs, with manifest.csv.
+
+    Forms printed before from the same marks and comments are reused (from the instance folder's
+    cache), so running it again after one mark changed prints one form. Exits 2, saying why, when
+    the cohort, a filter or the output is not usable.
+    """
+    from sqlalchemy import func, select
+
+    from .cohorts.models import Cohort
+    from .core.errors import DomainError
+    from .extensions import db
+    from .feedback import batch
+    from .feedback.feedback_form import STAFF, STUDENT
+    from .people.models import User
+
+    def refuse(sentence: str):
+        click.echo(sentence, err=True)
+        sys.exit(2)
+
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        refuse(f"There is no cohort with id {cohort_id}.")
+    supervisor_id = None
+    if supervisor_email:
+        supervisor_id = db.session.scalar(select(User.id).where(func.lower(User.email) == supervisor_email.strip().lower()))
+        if supervisor_id is None:
+            refuse(f"Nobody has the e-mail address {supervisor_email}.")
+    if output_path.suffix.lower() == ".zip":
+        if output_path.is_dir():
+            refuse(f"{output_path} is a folder: give a file name ending in .zip, or the folder without .zip.")
+        if not output_path.parent.is_dir():
+            refuse(f"The folder {output_path.parent} does not exist: make it first.")
+    elif output_path.exists() and not output_path.is_dir():
+        refuse(f"{output_path} is a file, not a folder: give a folder, or a file name ending in .zip.")
+    elif not output_path.exists() and not output_path.parent.is_dir():
+        refuse(f"The folder {output_path.parent} does not exist: make it first.")
+    try:
+        filters = batch.check_filters(cohort, batch.Filters(released, supervisor_id, milestone_id))
+    except DomainError as exc:
+        refuse(f"{supervisor_email} is not on the staff of {cohort.title}." if exc.field == "supervisor" else exc.message)
+    total = len(batch.plan(cohort, filters))
+    if not total:
+        refuse(f"No feedback form matches these options in {cohort.title} (no allocated student is left).")
+    kind = STAFF if board_copies else STUDENT
+    with click.progressbar(length=total, label=f"{batch.COPIES[kind]} of {cohort.title}") as bar:
+        def progress(done: int, _total: int, _message: str) -> None:
+            bar.update(done - bar.pos)
+        try:
+            counts = batch.generate(cohort, filters, batch.BoardReader(), kind, output_path, progress)
+        except OSError as exc:
+            refuse(f"Cannot write {output_path}: {exc.strerror or exc}.")
+    db.session.rollback()
+    click.echo(f"Wrote {counts.sentence()}, to {output_path}.")

@@ -8,3 +8,4 @@ from flask import Blueprint
 bp = Blueprint("feedback", __name__)
 
 from . import board_views, form_views  # noqa: E402,F401
+from . import batch_views  # noqa: E402,F401

@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .matching.views import bp as matching_bp
     from .milestones.views import bp as milestones_bp
     from .people.views import bp as people_bp
+    from .posters.views import bp as posters_bp
     from .proposals.views import bp as proposals_bp
     from .feedback.views import bp as feedback_bp
     from .feeds.views import bp as feeds_bp
@@ -54,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .supervision.views import bp as meetings_bp
 
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, meetings_bp,
-                      submissions_bp, archives_bp, assessment_bp, feedback_bp, feeds_bp, audit_bp):
+                      submissions_bp, archives_bp, assessment_bp, feedback_bp, posters_bp,
+                      feeds_bp, audit_bp):
         app.register_blueprint(blueprint)
     return app

@@ -126,6 +126,8 @@ def _pages() -> list[Page]:
         Page("coordinator", "results export last year (CSV)", lambda i: f"{P(i)}/results.csv"),
         Page("coordinator", "results export last year (Excel)", lambda i: f"{P(i)}/results.xlsx"),
         Page("coordinator", "feedback form last year (PDF)", lambda i: f"{P(i)}/students/{i.sheet.student_id}/feedback.pdf"),
+        Page("coordinator", "exam board mark sheet last year (PDF)", lambda i: f"{P(i)}/mark-sheet.pdf"),
+        Page("coordinator", "exam board mark sheet last year (CSV)", lambda i: f"{P(i)}/mark-sheet.csv"),
         Page("coordinator", "moderation last year", lambda i: f"{P(i)}/moderation"),
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),

@@ -58,6 +58,9 @@ NOTO_ARABIC_UNICODES = ",".join([
 # Noto Sans lacks (arrows, mathematical operators, enclosed alphanumerics, box drawing, geometric
 # shapes, miscellaneous symbols, dingbats such as the check mark), whatever of them the font has.
 CJK_EXTRA_UNICODES = [
+    # Every CJK Unified Ideograph, not only GB 2312's: names use characters outside it (镕, 喆, 堃,
+    # and every Traditional one such as 臺), and one missing glyph garbles a PDF's text for readers.
+    "U+4E00-9FFF",
     "U+0000-00FF", "U+2000-206F", "U+3000-303F", "U+FF00-FFEF", "U+2190-21FF", "U+2200-22FF", "U+2460-24FF", "U+2500-257F",
     "U+25A0-25FF", "U+2600-26FF", "U+2700-27BF",
 ]

@@ -25,7 +25,7 @@ from projectflow.core.pdf import FONTS_DIR, html_to_pdf
 LATIN = "Zoë Šťastná Ångström"
 GREEK = "Καλημέρα κόσμε"
 ARABIC = "مرحبا بالعالم"  # every letter of it joins a neighbour: no isolated form should print
-CHINESE = "李小龙 论文"
+CHINESE = "李小龙 论文 朱镕基 臺灣"  # GB 2312 hanzi, then a name hanzi and Traditional ones outside it
 SYMBOLS = "68 – “good” … € £ → ≤ ✓"  # punctuation and currency from Noto Sans, arrows/maths from SC
 
 HTML = f"""<!doctype html>

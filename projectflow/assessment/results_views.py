@@ -13,6 +13,7 @@ from ..core.auth import get_or_404, require
 from ..core.errors import DomainError
 from ..core.forms import page_number, show_error
 from ..extensions import db
+from ..matching import anonymity
 from ..people.models import User
 from ..results import engine
 from . import result_charts, results
@@ -155,7 +156,7 @@ def _render_moderation(cohort: Cohort, status: int = 200, moderators_form: Moder
                                       show=show if show in ("to-do", "done") else "")
     manages = cohort.can_manage(current_user)
     return render_template("assessment/moderation.html", cohort=cohort, listing=listing, show=show,
-                           manages=manages, rules=results.rules_of(cohort), sample_form=SampleForm(),
+                           manages=manages, names=anonymity.names_for(cohort, current_user), rules=results.rules_of(cohort), sample_form=SampleForm(),
                            moderators_form=(moderators_form or _moderators_form(cohort)) if manages else None,
                            moderation_of=results.moderation_of), status
 
@@ -208,6 +209,7 @@ def _result_of(cohort: Cohort, student: User) -> Result:
 def _render_moderate(cohort: Cohort, student: User, result: Result, form: ModerateForm, status: int = 200):
     listing = results.moderation_row(cohort, student, current_user)
     return render_template("assessment/moderate.html", cohort=cohort, student=student, result=result,
+                           label=anonymity.student_label(cohort, student, current_user, listing.row.candidate_number),
                            entry=listing, form=form, roles=ROLE_LABELS, flag_labels=results.FLAG_LABELS,
                            moderation_of=results.moderation_of), status
 
@@ -240,7 +242,8 @@ def moderate(cohort_id: int, student_id: int):
         show_error(form, exc, "mark" if form.adjust.data else "reason")
         return _render_moderate(cohort, student, result, form, exc.status_code)
     db.session.commit()
-    flash(f"Moderated: the final mark of {student.name} is {results.final_of(result)}"
+    label = anonymity.student_label(cohort, student, current_user)
+    flash(f"Moderated: the final mark of {label} is {results.final_of(result)}"
           f" ({results.moderation_of(result)}).", "success")
     return redirect(url_for(".moderation", cohort_id=cohort.id))
 

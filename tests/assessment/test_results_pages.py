@@ -151,3 +151,30 @@ def test_a_student_sees_nothing_before_release_then_marks_and_comments_never_the
     other = next(r for r in db.session.scalars(select(Result)) if r.id != cat.id)
     page = signed_in(other.student).get(url).get_data(as_text=True)
     assert "not released yet" in page and str(cat.final) not in page
+
+
+def test_a_moderator_who_supervises_nobody_moderates_by_candidate_number(marking, coordinator, make, signed_in):
+    from projectflow.assessment import results
+    from projectflow.cohorts.models import Enrolment
+
+    everyone = mark_everyone(marking, coordinator, (45, 58, 75))
+    cohort = marking.cohort
+    assert cohort.marks_anonymously
+    set_rules(cohort, moderation_sample_min=1, moderation_sample_percent=10)
+    moss = make.staff(cohort, name="Dr Moss")
+    results.set_moderators(cohort, {moss.id}, by=coordinator)
+    db.session.commit()
+    numbers = dict(db.session.execute(select(Enrolment.user_id, Enrolment.candidate_number).where(
+        Enrolment.cohort_id == cohort.id)).all())
+    client = signed_in(moss)
+    url = f"/cohorts/{cohort.id}/moderation"
+    page = client.get(url).get_data(as_text=True)
+    for result in everyone:  # a fail, a near boundary, a distinction: all listed
+        assert f"Candidate {numbers[result.student_id]}" in page
+        assert result.student.name not in page
+    one = everyone[0]
+    page = client.get(f"{url}/{one.student_id}").get_data(as_text=True)
+    assert f"Moderate Candidate {numbers[one.student_id]}" in page and one.student.name not in page
+    form = get_form(client, f"{url}/{one.student_id}", has_field="reason").set("reason", "Fair.")
+    done = form.submit(client, submit=f"Confirm {one.final}", follow_redirects=True).get_data(as_text=True)
+    assert f"the final mark of Candidate {numbers[one.student_id]}" in done and one.student.name not in done

@@ -309,7 +309,8 @@ def _listed(cohort: Cohort):
 
 
 def moderation_list(cohort: Cohort, viewer: User, *, page: int, per_page: int, show: str = "") -> ModerationList:
-    """One page of the moderation list (by name): every flagged student and the sample, with why each
+    """One page of the moderation list (by name, or by candidate number for a moderator who sees the
+    numbers only): every flagged student and the sample, with why each
     is listed; ``show`` "to-do" (not moderated yet) or "done"."""
     components = components_of(cohort)
     query = select(Allocation).join(User, User.id == Allocation.student_id).join(
@@ -319,7 +320,13 @@ def moderation_list(cohort: Cohort, viewer: User, *, page: int, per_page: int, s
         query = query.where(Result.moderated_at.is_(None))
     elif show == "done":
         query = query.where(Result.moderated_at.is_not(None))
-    query = query.order_by(User.name, Allocation.student_id)
+    if cohort.marks_anonymously and not cohort.can_manage(viewer):
+        # A moderator who sees candidate numbers gets them in their order: an order by name would hint
+        # at the names behind the numbers.
+        query = query.join(Enrolment, (Enrolment.user_id == Allocation.student_id) & (Enrolment.cohort_id == cohort.id)
+                           ).order_by(Enrolment.candidate_number, Allocation.student_id)
+    else:
+        query = query.order_by(User.name, Allocation.student_id)
     found = db.paginate(query, page=page, per_page=per_page, error_out=False)
     if found.pages and page > found.pages:
         found = db.paginate(query, page=found.pages, per_page=per_page, error_out=False)

@@ -172,6 +172,9 @@ def test_a_moderator_who_supervises_nobody_moderates_by_candidate_number(marking
     for result in everyone:  # a fail, a near boundary, a distinction: all listed
         assert f"Candidate {numbers[result.student_id]}" in page
         assert result.student.name not in page
+    listed = [page.index(f"Candidate {numbers[r.student_id]}") for r in everyone]
+    by_number = sorted(everyone, key=lambda r: numbers[r.student_id])
+    assert [page.index(f"Candidate {numbers[r.student_id]}") for r in by_number] == sorted(listed)
     one = everyone[0]
     page = client.get(f"{url}/{one.student_id}").get_data(as_text=True)
     assert f"Moderate Candidate {numbers[one.student_id]}" in page and one.student.name not in page

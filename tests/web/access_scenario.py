@@ -21,6 +21,7 @@ from projectflow.cohorts import held
 from projectflow.core import clock, jobs, mail
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
+from projectflow.feedback import batch as feedback_batches
 from projectflow.feeds import services as feeds
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
@@ -132,6 +133,13 @@ def build() -> Scenario:
         assessment.save_sheet(sheet, [], overall_comment="Supervisor's view of Sam", private_note="",
                               by=supervisor)
         agreement = agreeing.refresh(components["report"], student, by=None)  # awaiting both marks
+        # A batch of the cohort's feedback forms, printed by the job runner: its page, status and zip.
+        feedback_batch = feedback_batches.start_batch(cohort, feedback_batches.Filters(), "student", by=coordinator)
+        mail.discard_queued()
+        db.session.commit()
+        assert jobs.run_pending() == 1
+        db.session.refresh(feedback_batch)
+        assert feedback_batch.state == jobs.DONE, feedback_batch.error
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -148,7 +156,7 @@ def build() -> Scenario:
            "milestone_id": plan.id, "submission_id": submission.id, "extension_id": extension.id,
            "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
            "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
-           "agreement_id": agreement.id,
+           "agreement_id": agreement.id, "batch_id": feedback_batch.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -261,6 +261,13 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/moderation/{student_id}",             MANAGE),
     E("POST /cohorts/{cohort_id}/moderation/{student_id}",            MANAGE),
     E("GET /cohorts/{other_cohort_id}/moderation/{student_id}",       CROSSED),
+    # Feedback forms in batches (a finished batch of Sam's cohort): its coordinators and admins.
+    E("GET /cohorts/{cohort_id}/feedback",                            MANAGE),
+    E("POST /cohorts/{cohort_id}/feedback",                           MANAGE),
+    E("GET /cohorts/{cohort_id}/feedback/batches/{batch_id}",         MANAGE),
+    E("GET /cohorts/{cohort_id}/feedback/batches/{batch_id}.zip",     MANAGE),
+    E("GET /cohorts/{other_cohort_id}/feedback/batches/{batch_id}",   CROSSED),
+    E("GET /cohorts/{other_cohort_id}/feedback/batches/{batch_id}.zip", CROSSED),
     # A student reads their own results only (not released: nothing yet).
     E("GET /cohorts/{cohort_id}/my-results",                          "in  ok  ok  403 403 403 403 403 403 403 403"),
     # Feedback forms: Sam's after release only (not yet), the markers a preview of their component,

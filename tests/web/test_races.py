@@ -593,6 +593,9 @@ CASES: dict[str, Case] = {
     "/cohorts/<int:cohort_id>/moderation/<int:student_id>": Case(
         as_("coordinator"), lambda w: f"/cohorts/{w.cohort.id}/moderation/{w.to_moderate.id}",
         fill=sets(mark="70", reason="The evaluation deserved more credit."), press="Adjust to the mark given"),
+    # feedback forms in batches: the same form three times at once starts one batch
+    "/cohorts/<int:cohort_id>/feedback": Case(
+        as_("coordinator"), lambda w: (w.results, f"/cohorts/{w.cohort.id}/feedback")[1]),
 }
 
 

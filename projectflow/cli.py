@@ -303,6 +303,66 @@ def assign_markers_command(input_path: Path, output_path: Path):
         sys.exit(2)
 
 
+@cli.command("schedule-posters", with_appcontext=False)
+@click.option("--input", "input_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="posters.json to read.")
+@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="schedule.json to write.")
+@click.option("--previous", "previous_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An earlier schedule.json: its placements are kept wherever the rules still allow "
+                   "(rescheduling after a change, e.g. an assessor who fell ill).")
+@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=1.0),
+              help="Seconds the solver may take (a little more when a repair round is needed).")
+@click.option("--seed", default=1, show_default=True, help="Seed of the solver's random choices.")
+def schedule_posters_command(input_path: Path, output_path: Path, previous_path: Path | None, time_limit: float,
+                             seed: int):
+    """Schedule poster assessment from a JSON file, without any database: each poster in a session,
+    room, board and slot where all its assessors (and its student) are available, nobody in two places
+    at once; then the fewest "if needed" sessions, the fewest days on campus for each assessor, their
+    posters close together, rooms evenly filled.
+
+    Exits 0 when every poster is placed and the validator confirms the schedule, 1 when the input is
+    malformed (each fault is named, nothing is written), 2 when some posters cannot be placed (each
+    is listed with the reason; the rest are scheduled) or the validator refuses the schedule.
+    """
+    from .solvers import ProblemError
+    from .solvers.posters import precheck, schedule_posters
+    from .solvers.posters_io import parse_placements, parse_poster_problem, schedule_to_json
+
+    try:
+        problem = parse_poster_problem(input_path.read_bytes())
+    except ProblemError as exc:
+        _refuse_input(input_path, exc, "Nothing was scheduled")
+    previous = None
+    if previous_path is not None:
+        try:
+            previous = parse_placements(previous_path.read_bytes())
+        except ProblemError as exc:
+            _refuse_input(previous_path, exc, "Nothing was scheduled")
+    # The pre-check first, so that data to fix is seen at once rather than after the solve.
+    check = precheck(problem)
+    for u in check.impossible:
+        click.echo(f"  {u.poster} cannot be placed: {u.reason}")
+    for issue in check.capacity:
+        click.echo(f"  {issue.message}")
+    schedule = schedule_posters(problem, time_limit=time_limit, previous=previous, seed=seed)
+    output_path.write_text(schedule_to_json(schedule), encoding="utf-8")
+    moved = "" if schedule.moved is None else f", {schedule.moved} previous placement(s) changed"
+    click.echo(f"{schedule.status}: {len(schedule.placements)} of {len(problem.posters)} posters placed in "
+               f"{schedule.solve_seconds:.1f} s; {schedule.assessor_days} assessor-days (lower bound "
+               f"{schedule.lower_bound}), {schedule.if_needed_used} \"if needed\" session(s) used{moved}; "
+               f"validator: {'ok' if schedule.verdict and schedule.verdict.ok else 'REJECTED'}.")
+    told = {u.poster for u in check.impossible}
+    for u in schedule.unplaced:
+        if u.poster not in told:
+            click.echo(f"  {u.poster} is not placed: {u.reason}")
+    if schedule.message:
+        click.echo(schedule.message, err=True)
+    click.echo(f"Written to {output_path}.")
+    if schedule.status != "complete":
+        sys.exit(2)
+
+
 @cli.command("results", with_appcontext=False)
 @click.option("--input", "input_path", required=True,
               type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),

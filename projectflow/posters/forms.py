@@ -114,7 +114,7 @@ def availability_form(sessions: list[PosterSession], answers: dict, *, student: 
             validators=[InputRequired("Choose an answer for this session.")]))
         if student:
             setattr(AvailabilityForm, f"reason_{s.id}", TextAreaField(
-                "Why you cannot come", validators=[Length(max=services.REASON_LENGTH)], render_kw={"rows": 2},
+                "Why you cannot come", validators=[Length(max=services.REASON_LENGTH)], render_kw={"rows": 3},
                 description="Required when you cannot come: the coordinator accepts or refuses your reason."))
     form = AvailabilityForm(**kwargs)
     if not form.is_submitted():

@@ -662,8 +662,8 @@ def precheck(cohort: Cohort, *, sessions: list[PosterSession] | None = None,
     if not sessions:
         problems.append("No poster session yet: add the days, times and rooms of the poster sessions.")
     if not found:
-        problems.append("No posters yet: each student of the published allocation presents one, assessed by their "
-                        "supervisor and second marker." if published_run(cohort) is None else
+        problems.append("No posters yet: the allocation is not published. Each allocated student presents a poster, "
+                        "assessed by their supervisor and second marker." if published_run(cohort) is None else
                         "The published allocation has no students: there is no poster to schedule.")
     if not sessions or not found:
         return problems

@@ -262,7 +262,9 @@ def availability(cohort_id: int):
         status = 422
     settings = services.settings_of(cohort)
     answers = services.answers_of(cohort, current_user)
-    assessed = None if is_student else services.assessed_by(cohort, current_user)
+    # How many posters they assess is known once the allocation is published.
+    assessed = services.assessed_by(cohort, current_user) \
+        if not is_student and cohort.allocation_published_at is not None else None
     return render_template("posters/availability.html", cohort=cohort, form=form, sessions=sessions, answers=answers,
                            is_student=is_student, assessed=assessed,
                            closed=services.window_closed_because(settings, clock.now(), zone=cohort.zone),

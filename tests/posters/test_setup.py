@@ -241,8 +241,8 @@ def test_no_posters_before_the_allocation_is_published(make, cohort, coordinator
     make.student(cohort)
     assert services.posters(cohort) == []
     services.add_session(cohort, session_values(), by=coordinator)
-    assert services.precheck(cohort) == ["No posters yet: each student of the published allocation presents one, "
-                                         "assessed by their supervisor and second marker."]
+    assert services.precheck(cohort) == ["No posters yet: the allocation is not published. Each allocated student "
+                                         "presents a poster, assessed by their supervisor and second marker."]
 
 
 def test_second_markers_count_once_published(allocated, june):
@@ -364,7 +364,7 @@ def test_the_coordinator_adds_edits_and_removes_a_session_through_the_pages(allo
     assert response.status_code == 302
     page = client.get(base).get_data(as_text=True)
     assert "Session of Tue 14 Sep 2027, 10:00–12:00 added." in flashes(page)
-    assert "Atrium (20), Room 2.14 (10)" in main_text(page) and "30 board-sessions" in main_text(page)
+    assert "Atrium (20 boards), Room 2.14 (10 boards)" in main_text(page) and "30 board-sessions" in main_text(page)
     # The same form sent again (its one-time token spent) adds nothing.
     assert form.submit(client).status_code == 302
     assert db.session.scalar(select(func.count(PosterSession.id))) == 1

@@ -30,11 +30,12 @@ NAV_COHORT_KEY = "nav_cohort_id"
 # the ones the cohort switcher may return to in the chosen cohort.
 COHORT_PAGES = {
     STUDENT: ("proposals.catalogue", "proposals.edit_preferences", "matching.mine", "milestones.my_timeline",
-              "meetings.log", "assessment.my_results"),
+              "meetings.log", "assessment.my_results", "posters.availability"),
     STAFF: ("proposals.my_projects", "proposals.catalogue", "matching.my_students", "milestones.progress_grid",
-            "meetings.supervision"),
+            "meetings.supervision", "posters.availability"),
     COORDINATOR: ("proposals.queue", "matching.runs", "milestones.timeline", "milestones.progress_grid",
-                  "meetings.supervision", "meetings.overdue_report", "proposals.overview", "assessment.overview"),
+                  "meetings.supervision", "meetings.overdue_report", "proposals.overview", "assessment.overview",
+                  "posters.overview"),
 }
 
 
@@ -116,7 +117,8 @@ def student():
     from ..assessment.results import released_in
 
     return render_template("home/student.html", enrolments=enrolments, lists=lists, proposals=proposals,
-                           allocations=allocations, released=released_in(current_user), now=clock.now())
+                           allocations=allocations, released=released_in(current_user), now=clock.now(),
+                           poster_days=_with_poster_sessions(cohort_ids))
 
 
 @bp.get("/staff")
@@ -128,7 +130,7 @@ def staff():
     waiting = db.session.scalars(select(Project).where(
         Project.owner_id == current_user.id, Project.state == WITH_SUPERVISOR)).all()
     return render_template("home/staff.html", memberships=memberships, profile=current_user.staff_profile,
-                           waiting=waiting)
+                           waiting=waiting, poster_days=_with_poster_sessions([m.cohort_id for m in memberships]))
 
 
 @bp.get("/coordinator")
@@ -150,6 +152,14 @@ def admin():
                                 .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(10)).all()
     return render_template("home/admin.html", by_role=by_role, roles=ROLES, inactive=inactive,
                            recent=recent)
+
+
+def _with_poster_sessions(cohort_ids: list[int]) -> set[int]:
+    """The cohorts among these that have poster sessions (their people say when they can come)."""
+    from ..posters.models import PosterSession
+
+    return set(db.session.scalars(select(PosterSession.cohort_id).where(PosterSession.cohort_id.in_(cohort_ids))
+                                  .distinct()))
 
 
 def _people_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:

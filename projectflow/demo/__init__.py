@@ -139,6 +139,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     from .marking import add_marking
     from .results import add_results
     from .milestones import add_current_timeline, add_timeline_history
+    from .posters import add_poster_days
 
     now = clock.now()
     year = current_academic_year(now)
@@ -166,6 +167,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     progress(40)
     round_stats = add_proposal_round(cohort, coordinator, random.Random(seed + 1))
     add_current_timeline(cohort, coordinator)
+    posters = add_poster_days(cohort, coordinator, random.Random(seed + 6))
     _set_demo_password(admin)
     add_account_states(cohort, previous, coordinator)
     # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
@@ -178,7 +180,8 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     return (f"cohort {cohort.title}: {len(cohort.enrolments)} students, "
             f"{len(cohort.staff)} staff (including the coordinator), {round_stats['projects']} staff projects, "
             f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
-            f"a trial allocation run; cohort {previous.title}: {len(previous.enrolments)} students, "
+            f"a trial allocation run, {posters['sessions']} poster sessions with availability open; "
+            f"cohort {previous.title}: {len(previous.enrolments)} students, "
             f"allocation published, {history['submissions']} submissions ({history['late']} late, "
             f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings, "
             f"{marked['submitted']} mark sheets submitted and {marked['draft']} in draft, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -28,6 +28,7 @@ from projectflow.matching import services as matching
 from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline
 from projectflow.people.models import PasswordReset
+from projectflow.posters import services as posters
 from projectflow.submissions import services as submissions
 from projectflow.supervision import services as meetings
 from tests.factories import Factories
@@ -140,6 +141,13 @@ def build() -> Scenario:
         assert jobs.run_pending() == 1
         db.session.refresh(feedback_batch)
         assert feedback_batch.state == jobs.DONE, feedback_batch.error
+        # The poster days in September, the availability window open: Sam declared they cannot come.
+        poster_session = posters.add_session(cohort, posters.SessionValues(
+            date(2027, 9, 14), time(10), time(12), (posters.RoomValues(None, "Atrium", 20),)), by=coordinator)
+        posters.open_window(cohort, closes_at=None, by=coordinator)
+        posters.save_student_declarations(cohort, student, {poster_session.id: posters.StudentAnswer(
+            True, "Sam's cousin marries in Lisbon that day")}, by=student)
+        poster_declaration = posters.answers_of(cohort, student)[poster_session.id]
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -157,6 +165,7 @@ def build() -> Scenario:
            "meeting_id": meeting.id, "event_id": event.id, "feed_token": feed_token, "reset_token": reset_token,
            "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
            "agreement_id": agreement.id, "batch_id": feedback_batch.id,
+           "poster_session_id": poster_session.id, "poster_declaration_id": poster_declaration.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -22,7 +22,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from werkzeug.serving import make_server
 from projectflow.assessment import services as assessment
 from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
-from projectflow.core import clock, jobs
+from projectflow.core import clock, jobs, mail
 from projectflow.core.notifications import Notification, notify
 from projectflow.extensions import db
 from projectflow.matching import second_markers
@@ -41,6 +41,7 @@ from projectflow.matching import services as matching
 from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline_services
 from projectflow.people.models import PasswordReset, User
+from projectflow.posters import services as posters
 from projectflow.supervision import services as meetings
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import Factories
@@ -286,6 +287,32 @@ class World:
         return next(r.student for r in self.results if r.student_id not in marked)
 
     @cached_property
+    def poster_session(self):
+        """A poster session in September with one room."""
+        session = posters.add_session(self.cohort, posters.SessionValues(
+            date(2027, 9, 14), time(10), time(12), (posters.RoomValues(None, "Atrium", 20),)), by=self.coordinator)
+        db.session.commit()
+        return session
+
+    @cached_property
+    def poster_window(self):
+        """The poster session, the availability window open (the cohort told, by e-mail: not in the race)."""
+        session = self.poster_session
+        posters.open_window(self.cohort, closes_at=None, by=self.coordinator)
+        mail.discard_queued()
+        db.session.commit()
+        return session
+
+    @cached_property
+    def poster_declaration(self):
+        """Ann's declaration that she cannot come to the poster session, waiting for a decision."""
+        session = self.poster_window
+        posters.save_student_declarations(self.cohort, self.student, {session.id: posters.StudentAnswer(
+            True, "My sister's wedding.")}, by=self.student)
+        db.session.commit()
+        return posters.answers_of(self.cohort, self.student)[session.id]
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -380,6 +407,10 @@ def _other_marker(w):
 def _move_target(w):
     current = next(a.project_id for a in w.run.allocations if a.student_id == w.student.id)
     return next(p.id for p in w.projects if p.id != current)
+
+
+def _poster_session_page(w) -> str:
+    return f"/cohorts/{w.cohort.id}/posters/sessions/{w.poster_session.id}"
 
 
 def _earlier_marking(w) -> str:
@@ -596,6 +627,28 @@ CASES: dict[str, Case] = {
     # feedback forms in batches: the same form three times at once starts one batch
     "/cohorts/<int:cohort_id>/feedback": Case(
         as_("coordinator"), lambda w: (w.results, f"/cohorts/{w.cohort.id}/feedback")[1]),
+    # poster sessions: set-up, the availability window, decisions, each person's availability
+    "/cohorts/<int:cohort_id>/posters/settings": Case(as_("coordinator"), cohort_page("/posters"),
+                                                      action=cohort_page("/posters/settings"), fill=sets(slot_minutes=20)),
+    "/cohorts/<int:cohort_id>/posters/sessions": Case(
+        as_("coordinator"), cohort_page("/posters"), action=cohort_page("/posters/sessions"), told=(409, 422),
+        fill=sets(day="2027-09-15", starts="10:00", ends="12:00", room_name_0="Atrium", room_boards_0=20)),
+    "/cohorts/<int:cohort_id>/posters/window": Case(
+        as_("coordinator"), lambda w: (w.poster_session, f"/cohorts/{w.cohort.id}/posters")[1],
+        action=cohort_page("/posters/window"), press="Open the availability window", fill=sets(closes="2027-07-30T17:00")),
+    "/cohorts/<int:cohort_id>/posters/sessions/<int:session_id>": Case(
+        as_("coordinator"), _poster_session_page, fill=sets(ends="12:30", room_boards_0=25, room_name_1="Library",
+                                                            room_boards_1=6)),
+    "/cohorts/<int:cohort_id>/posters/sessions/<int:session_id>/remove": Case(
+        as_("coordinator"), _poster_session_page, action=lambda w: _poster_session_page(w) + "/remove",
+        fill=sets(confirm="y"), told=(404, 409)),
+    "/cohorts/<int:cohort_id>/posters/declarations/<int:declaration_id>": Case(
+        as_("coordinator"), lambda w: (w.poster_declaration, f"/cohorts/{w.cohort.id}/posters/declarations")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/posters/declarations/{w.poster_declaration.id}", press="Accept",
+        fill=sets(note="Enjoy the day.")),
+    "/cohorts/<int:cohort_id>/posters/availability": Case(
+        as_("lee"), lambda w: (w.poster_window, f"/cohorts/{w.cohort.id}/posters/availability")[1],
+        fill=lambda w, form: form.check(f"s{w.poster_session.id}", "unavailable")),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allocation, import_people, markers, pages, results_engine
+from bench import allocation, feedback_pdfs, import_people, markers, pages, results_engine
 
 
 def main() -> None:
@@ -15,6 +15,8 @@ def main() -> None:
     results_engine.main([])
     print()
     pages.main([])
+    print()
+    feedback_pdfs.main([])
 
 
 if __name__ == "__main__":

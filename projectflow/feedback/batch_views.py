@@ -113,8 +113,9 @@ def batches(cohort_id: int):
             return _render(cohort, form, exc.status_code)
         return _render(cohort, form, exc.status_code, problem=exc.message)
     db.session.commit()
-    flash(f"Batch {job.id} of {job.params['forms']} feedback forms is queued: this page shows its progress.",
-          "success")
+    forms = job.params["forms"]
+    flash(f"Batch {job.id} ({forms} feedback form{'s' if forms != 1 else ''}) is queued: this page shows its "
+          "progress.", "success")
     return redirect(url_for(".batches", cohort_id=cohort.id))
 
 

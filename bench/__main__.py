@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import allocation, feedback_pdfs, import_people, markers, pages, results_engine
+from bench import allocation, feedback_pdfs, import_people, markers, pages, posters, results_engine
 
 
 def main() -> None:
@@ -13,6 +13,8 @@ def main() -> None:
     markers.main([])
     print()
     results_engine.main([])
+    print()
+    posters.main([])
     print()
     pages.main([])
     print()

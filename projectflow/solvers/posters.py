@@ -50,6 +50,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from itertools import combinations
 
 from ortools.sat.python import cp_model
 
@@ -429,15 +430,16 @@ def days_needed(load: int, day_capacities: list[int]) -> int:
 
 def lower_bound(problem: Problem, *, availability: bool = True) -> int:
     """A lower bound on assessor-days for any schedule placing every poster the pre-check does not
-    rule out: the sum over assessors of the fewest days they could do their posters in.
+    rule out: the sum over assessors of the fewest days each could do their posters in, on their own.
 
-    An assessor's *load* counts their posters that have some session where all the poster's people
-    are available. What they *can do in a day* is, over that day's sessions (with a board and a slot,
-    and, when ``availability``, where they are not unavailable), the sum of min(max per assessor per
-    session, slots in the session): every poster takes one of their slots. With a day's capacities
-    sorted largest first, they need the fewest days whose capacities reach their load (on uniform days
-    this is ceil(load / per day)). ``availability=False`` gives the simple bound of the issue: every
-    day's full capacity for everyone.
+    An assessor's posters are those with some session where all the poster's people are available.
+    In a session they can do at most min(max per assessor per session, slots in the session). The
+    fewest days for them alone is the smallest set of days such that each of their posters can go to a
+    session on one of those days where all its people are available, and all of them fit those
+    sessions within that limit (a small matching, tried for sets of 1, 2, ... days; after 4,096 sets
+    the size reached is taken, still a bound). ``availability=False`` gives the simple bound of the
+    issue: ceil(posters / what a full day holds), with every session of a day counted for everyone
+    (on days unlike each other, the fewest days whose capacities add up to the posters).
     """
     faults = check_problem(problem)
     if faults:
@@ -446,14 +448,60 @@ def lower_bound(problem: Problem, *, availability: bool = True) -> int:
 
 
 def _lower_bound(index: _Index, availability: bool = True) -> int:
-    load: Counter[str] = Counter(a for p in index.problem.posters if index.candidates[p.id] for a in p.assessors)
+    mine: dict[str, list[str]] = defaultdict(list)
+    for p in index.problem.posters:
+        if index.candidates[p.id]:
+            for a in p.assessors:
+                mine[a].append(p.id)
     days = sorted({index.day[s] for s in index.usable})
     total = 0
-    for a, n in load.items():
+    for a, posters in mine.items():
         per_day = [sum(index.cap[s] for s in index.usable
                        if index.day[s] == d and not (availability and s in index.away[a])) for d in days]
-        total += days_needed(n, per_day)
+        fewest = days_needed(len(posters), per_day)
+        total += _fewest_days(index, posters, fewest) if availability else fewest
     return total
+
+
+def _fewest_days(index: _Index, posters: list[str], start: int) -> int:
+    """The fewest days one assessor can do ``posters`` in, alone (see ``lower_bound``); ``start`` is
+    known not to be too many."""
+    days_of = {p: {index.day[s] for s in index.candidates[p]} for p in posters}
+    useful = sorted(set().union(*days_of.values()))
+    tried = 0
+    for k in range(max(1, start), len(useful) + 1):
+        for chosen in combinations(useful, k):
+            tried += 1
+            if tried > 4096:
+                return k  # every smaller set was ruled out
+            chosen = set(chosen)
+            if all(days_of[p] & chosen for p in posters) and _all_fit(index, posters, chosen):
+                return k
+    return len(useful)
+
+
+def _all_fit(index: _Index, posters: list[str], days: set) -> bool:
+    """Whether one assessor's posters fit sessions on ``days`` (where all their people are available),
+    at most ``index.cap`` in a session: a bipartite matching by augmenting paths."""
+    options = {p: [s for s in index.candidates[p] if index.day[s] in days] for p in posters}
+    holding: dict[str, list[str]] = defaultdict(list)
+
+    def place(p: str, seen: set) -> bool:
+        for s in options[p]:
+            if s in seen:
+                continue
+            seen.add(s)
+            if len(holding[s]) < index.cap[s]:
+                holding[s].append(p)
+                return True
+            for r in list(holding[s]):
+                if place(r, seen):
+                    holding[s].remove(r)
+                    holding[s].append(p)
+                    return True
+        return False
+
+    return all(place(p, set()) for p in posters)
 
 
 # --- The engine ---------------------------------------------------------------------------------
@@ -463,7 +511,7 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
                      workers: int = 2) -> Schedule:
     """Schedule the posters; the result carries the validator's verdict.
 
-    ``time_limit`` (seconds) is shared out: about 85% to stage 1, the rest to stage 2, session by
+    ``time_limit`` (seconds) is shared out: about 80% to stage 1, the rest to stage 2, session by
     session (a solve proven optimal stops early; a repair round may add up to a tenth more).
     ``previous``: placements of an earlier schedule (e.g. before an assessor fell ill); each is kept
     where the rules still allow, ahead of every goal but placing posters. Placements of posters or
@@ -656,9 +704,13 @@ class _StageOne:
         for name, expr, sign, share in levels:
             seconds = min(deadline - time.perf_counter(), max(1.0, share * budget))
             found = self._level(name, expr, sign, seconds)
-            if found is None:
-                break
-            chosen = found
+            if found is None:  # out of time: the start's value holds for the goals below
+                figure = {"placed": len(chosen), "kept": sum(1 for p, s in chosen.items() if self.before.get(p) == s),
+                          "if-needed": len({(q, s) for p, s in chosen.items() for q in self.index.posters[p].people}
+                                           & self.index.if_needed)}[name]
+                m.Add(expr >= figure) if sign < 0 else m.Add(expr <= figure)
+            else:
+                chosen = found
         search = _LocalSearch(self.index, self.candidates, self.before, chosen, self.solver, self.cuts)
         chosen = search.anneal(time.perf_counter() + 0.8 * (deadline - time.perf_counter()))
         self._hint(chosen)
@@ -705,6 +757,7 @@ class _LocalSearch:
 
     HEAT = (1.0, 0.02)  # the annealing's temperature, first and last (in assessor-days)
     TO_A_DAY = 0.3  # how often a day is cleared onto one other day chosen at random
+    MOVES_PER_POSTER = 300  # the annealing's length at most (it stops at its deadline before that)
 
     def __init__(self, index: _Index, candidates: dict[str, list[str]], before: dict[str, str],
                  assign: dict[str, str], solver: _Solver, cuts: list[tuple[str, frozenset]] = ()):
@@ -871,14 +924,14 @@ class _LocalSearch:
     def anneal(self, deadline: float) -> dict[str, str]:
         """Simulated annealing over day-clearing moves (to the best other days, or to one chosen at
         random), worse moves accepted with a probability falling from e^-1 to e^-50 per extra day;
-        at most 300 moves per poster; then a descent from the best answer seen."""
+        at most ``MOVES_PER_POSTER`` moves per poster; then a descent from the best answer seen."""
         began = time.perf_counter()
         people = sorted(a for a in self.mine if any(p in self.assign for p in self.mine[a]))
         if not people or len(self.days) < 2:
             return self.descend(deadline)
         current = best = self.figures()
         kept = dict(self.assign)
-        moves, limit = 0, 300 * len(self.assign)
+        moves, limit = 0, self.MOVES_PER_POSTER * len(self.assign)
         heat = self.HEAT[0]
         while moves < limit:
             moves += 1

@@ -283,6 +283,14 @@ def test_the_lower_bound_counts_what_each_assessor_can_do_on_their_best_days():
     assert lower_bound(replace(problem, unavailable=pairs("t1@S1 t1@S3 t1@S4"))) == 1 + 1 + 20
 
 
+def test_the_lower_bound_needs_a_day_for_each_co_assessor_that_cannot_share_one():
+    # t1's co-assessors come on different days: t1 needs both days (the simple bound says one), they one each.
+    problem = make(TWO_DAYS, ["P1 t1 a", "P2 t1 b", "P3 t1 c"], unavailable="a@S3 a@S4 b@S1 b@S2")
+
+    assert (lower_bound(problem), lower_bound(problem, availability=False)) == (2 + 3, 1 + 3)
+    assert solve(problem).assessor_days == 5
+
+
 def test_the_lower_bound_leaves_out_posters_that_cannot_be_placed():
     problem = make(TWO_DAYS, ["P1 t1 t2", "P2 t3 t4"], unavailable="t3@S1 t3@S2 t4@S3 t4@S4")
 

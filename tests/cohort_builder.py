@@ -38,6 +38,8 @@ from projectflow.milestones import extensions as extension_services, services as
 from projectflow.milestones.models import Extension, Milestone
 from projectflow.people import services as people_services
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, User
+from projectflow.posters import services as poster_services
+from projectflow.posters.models import ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability, PosterSession
 from projectflow.proposals.models import (Bookmark, Preference, PreferenceList, Project, ProjectComment,
                                           project_co_supervisors)
 from projectflow.submissions.models import Submission
@@ -90,6 +92,7 @@ class Installation:
     agreement: Agreement | None = None  # that report's marks, 7 apart: in reconciliation
     coordinators_sheet: MarkSheet | None = None  # the same for a student the coordinator does not mark
     coordinators_agreement: Agreement | None = None
+    poster_session: PosterSession | None = None  # the first of last year's poster sessions
 
 
 def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
@@ -112,6 +115,8 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
         milestone_services.set_closures(previous, f"{year - 1}-12-24, {year}-01-01, Christmas closure", by=coordinator)
         past = milestone_services.create_timeline(previous, by=coordinator)
     _history(previous, published, past, random.Random(seed + 3))
+    poster_session = _poster_days(previous, coordinator, random.Random(seed + 5),
+                                  datetime(year, 6, 1, 9, tzinfo=timezone.utc))
     marked_sheet, coordinators_sheet = _marking(previous, coordinator, datetime(year, 9, 20, 9, tzinfo=timezone.utc))
 
     with clock.frozen(datetime(year, 10, 5, 9, tzinfo=timezone.utc)):
@@ -156,7 +161,7 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
         student_before=student_before, cohort=cohort, previous=previous, trial_run=trial,
         published_run=published, compared_run=compared, milestone_now=ahead[0], milestone_before=past[3],
         project=project, sheet=marked_sheet, agreement=agreement_of(marked_sheet), coordinators_sheet=coordinators_sheet,
-        coordinators_agreement=agreement_of(coordinators_sheet))
+        coordinators_agreement=agreement_of(coordinators_sheet), poster_session=poster_session)
     shared = hash_password(PASSWORD)
     for user in (admin, coordinator, supervisor, second_marker, first_student, student_before):
         user.password_hash = shared
@@ -448,6 +453,47 @@ def _history(cohort: Cohort, run: AllocationRun, milestones: list[Milestone], rn
     _insert(AuditEvent, audits)
     _insert(Notification, notes)
     db.session.commit()
+
+
+def _poster_days(cohort: Cohort, coordinator: User, rng: random.Random, at: datetime) -> PosterSession:
+    """Last year's poster days, set up in June through the services (two days of a morning and an
+    afternoon session; the window open until the end of July), and the answers in bulk: a third of the
+    staff cannot come to one session or would rather not, a tenth of the students declared a session
+    (waiting, accepted or refused); each answer with its audit event."""
+    year = cohort.academic_year + 1
+    with clock.frozen(at):
+        tuesday = date(year, 9, 14) + timedelta(days=(1 - date(year, 9, 14).weekday()) % 7)
+        sessions = [poster_services.add_session(cohort, poster_services.SessionValues(
+            day, starts, ends, tuple(poster_services.RoomValues(None, name, boards) for name, boards in rooms)),
+            by=coordinator)
+            for day in (tuesday, tuesday + timedelta(days=1))
+            for starts, ends, rooms in ((time(10), time(12, 30), (("Atrium", 30), ("Room 2.14", 12))),
+                                        (time(14), time(16, 30), (("Atrium", 30),)))]
+        poster_services.open_window(cohort, closes_at=datetime(year, 7, 31, 16, tzinfo=timezone.utc), by=coordinator)
+        mail.discard_queued()
+        rows, audits = [], []
+        for i, staff in enumerate(sorted(cohort.staff, key=lambda s: s.user_id)):
+            if i % 3 == 0:
+                rows.append({"session_id": rng.choice(sessions).id, "user_id": staff.user_id, "reason": "",
+                             "kind": rng.choice([UNAVAILABLE, IF_NEEDED]), "state": ACCEPTED, "decided_at": at,
+                             "decided_by_id": staff.user_id, "decision_note": "", "created_at": at, "updated_at": at})
+                audits.append(_audit(at, staff.user_id, cohort.id, "posters.availability_given", "users",
+                                     staff.user_id, "Changed their poster availability (1 session)"))
+        for i, enrolment in enumerate(sorted(cohort.enrolments, key=lambda e: e.user_id)):
+            if i % 10 == 0:
+                state = (DECLARED, ACCEPTED, REFUSED)[(i // 10) % 3]
+                rows.append({"session_id": rng.choice(sessions).id, "user_id": enrolment.user_id, "kind": UNAVAILABLE,
+                             "state": state, "reason": "A family wedding abroad that day.",
+                             "decided_at": None if state == DECLARED else at,
+                             "decided_by_id": None if state == DECLARED else coordinator.id,
+                             "decision_note": "" if state == DECLARED else "Decided on the reason given.",
+                             "created_at": at, "updated_at": at})
+                audits.append(_audit(at, enrolment.user_id, cohort.id, "posters.declarations_changed", "users",
+                                     enrolment.user_id, "Changed their poster session declarations (1 session)"))
+    _insert(Availability, rows)
+    _insert(AuditEvent, audits)
+    db.session.commit()
+    return sessions[0]
 
 
 def _marking(cohort: Cohort, coordinator: User, at: datetime) -> tuple[MarkSheet, MarkSheet]:

@@ -65,6 +65,7 @@ def _pages() -> list[Page]:
         Page("student last year", "milestone", lambda i: f"/milestones/{i.milestone_before.id}"),
         Page("student last year", "meeting log", lambda i: f"{P(i)}/meetings"),
         Page("student last year", "my results", lambda i: f"{P(i)}/my-results"),
+        Page("student last year", "poster availability", lambda i: f"{P(i)}/posters/availability"),
         Page("student last year", "notifications", lambda i: "/notifications"),
     ]
     for persona in ("supervisor", "second marker"):
@@ -78,6 +79,7 @@ def _pages() -> list[Page]:
             Page(persona, "progress this year", lambda i: f"{C(i)}/progress"),
             Page(persona, "progress export last year", lambda i: f"{P(i)}/progress.xlsx"),
             Page(persona, "supervision last year", lambda i: f"{P(i)}/meetings/supervision"),
+            Page(persona, "poster availability last year", lambda i: f"{P(i)}/posters/availability"),
             Page(persona, "notifications", lambda i: "/notifications"),
         ]
     pages.append(Page("supervisor", "project", lambda i: f"/projects/{i.project.id}"))
@@ -129,6 +131,10 @@ def _pages() -> list[Page]:
         Page("coordinator", "exam board mark sheet last year (PDF)", lambda i: f"{P(i)}/mark-sheet.pdf"),
         Page("coordinator", "exam board mark sheet last year (CSV)", lambda i: f"{P(i)}/mark-sheet.csv"),
         Page("coordinator", "moderation last year", lambda i: f"{P(i)}/moderation"),
+        Page("coordinator", "poster sessions last year", lambda i: f"{P(i)}/posters"),
+        Page("coordinator", "a poster session last year", lambda i: f"{P(i)}/posters/sessions/{i.poster_session.id}"),
+        Page("coordinator", "poster declarations last year", lambda i: f"{P(i)}/posters/declarations?show=all"),
+        Page("coordinator", "poster declarations waiting last year", lambda i: f"{P(i)}/posters/declarations"),
         Page("coordinator", "trial run this year", lambda i: f"{C(i)}/allocation/runs/{i.trial_run.id}"),
         Page("coordinator", "published run last year", lambda i: f"{P(i)}/allocation/runs/{i.published_run.id}"),
         Page("coordinator", "compared run last year", lambda i: f"{P(i)}/allocation/runs/{i.compared_run.id}"),

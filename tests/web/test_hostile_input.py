@@ -28,6 +28,10 @@ from tests.html import has_layout, main_text
 
 from .site_crawl import ROLES, built_demo
 
+# The module builds and crawls the demo once (its first test pays for it, up to about 100 s on a busy
+# machine) and then drives every form and address of every role: more than the suite's 120 s default.
+pytestmark = pytest.mark.timeout(480)
+
 MAX_ID = 2**63 - 1
 HUGE = "x" * 100_000
 HOSTILE_IDS = [str(2**31), str(MAX_ID), str(MAX_ID + 1), str(2**64), "0", "-1", "1" + "0" * 40]

@@ -15,6 +15,10 @@ from tests.html import nav_links
 
 from .site_crawl import ROLES, built_demo
 
+# The demo is built and crawled once per module: its first test pays for that (up to about 100 s on a
+# busy machine), more than the suite's 120 s default leaves.
+pytestmark = pytest.mark.timeout(300)
+
 # The pages of a role, per cohort of theirs (endpoint names).
 STUDENT_PAGES = ("proposals.catalogue", "proposals.edit_preferences", "matching.mine", "milestones.my_timeline",
                  "meetings.log")

@@ -21,6 +21,10 @@ from tests.html import field_error, flashes, main_text
 
 from .site_crawl import ROLES, built_demo
 
+# The demo is built and crawled once per module: its first test pays for that (up to about 100 s on a
+# busy machine), more than the suite's 120 s default leaves.
+pytestmark = pytest.mark.timeout(300)
+
 # (endpoint of the form's action, field name): lists the page sends as repeated fields on purpose.
 REPEATED_LISTS = {
     ("proposals.edit_preferences", "choice"),  # the ranked list, best first

@@ -300,8 +300,25 @@ def test_every_form_answers_hostile_fields_with_a_4xx_and_a_refusal_changes_noth
     assert not probe.problems, "\n".join(probe.problems)
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def test_after_the_hostile_forms_every_page_still_opens(site, crawls, clients, probe):
     for role in FORM_ORDER:
         for page in crawls[role].pages:
             probe.check(f"{role} GET {page.path}", lambda: clients[role].get(page.path))
     assert not probe.problems, "\n".join(probe.problems)
+
+
+def test_no_control_character_the_hostile_forms_sent_was_saved(site, crawls, clients):
+    """What the forms accepted was cleaned at the edge: no NUL or other control character reached the
+    database (SQLite would keep one quietly; PostgreSQL refuses it with an error)."""
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            texts = [c for c in table.columns if isinstance(c.type, (db.String, db.Text))]
+            if not texts:
+                continue
+            for row in conn.execute(select(*table.primary_key.columns, *texts)):
+                for column, value in zip(texts, row[len(table.primary_key.columns):]):
+                    assert not (isinstance(value, str) and CONTROL.search(value)), \
+                        f"{table.name}.{column.name} of {tuple(row[:len(table.primary_key.columns)])} holds {value[:60]!r}"

@@ -127,8 +127,10 @@ def window(cohort_id: int):
             else:
                 local = form.closes.data
                 closes_at = local_deadline(local.date(), local.time(), cohort.zone) if local else None
+                was_open = services.window_is_open(services.settings_of(cohort), clock.now())
                 services.open_window(cohort, closes_at=closes_at, by=current_user)
-                message = "The availability window is open: the cohort's staff and students were told."
+                message = ("The closing time of the availability window is saved." if was_open else
+                           "The availability window is open: the cohort's staff and students were told.")
         except DomainError as exc:
             db.session.rollback()
             if exc.field:

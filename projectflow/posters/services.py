@@ -195,7 +195,8 @@ def session_label(session: PosterSession, zone) -> str:
     return f"{start:%a %d %b %Y}, {start:%H:%M}–{end:%H:%M}"
 
 
-def _check_session(cohort: Cohort, values: SessionValues, *, session: PosterSession | None) -> tuple[datetime, datetime]:
+def _check_session(cohort: Cohort, values: SessionValues, *,
+                   session: PosterSession | None) -> tuple[datetime, datetime]:
     """The session's start and end in UTC, or ValidationFailed naming the field."""
     first, last = cohort.part_time_start, cohort.full_time_end + AFTER_THE_YEAR
     if not first <= values.day <= last:
@@ -318,7 +319,8 @@ def remove_session(session: PosterSession, *, by: User) -> int:
     answers = answers_for(session)
     audit.record("posters.session_removed", session, actor=by, cohort=cohort,
                  summary=f"Removed the poster session of {session_label(session, cohort.zone)}"
-                         + (f" and {counted(answers, 'availability answer', 'availability answers')} for it" if answers else ""),
+                         + (f" and {counted(answers, 'availability answer', 'availability answers')} for it"
+                            if answers else ""),
                  before={**_snapshot(session), "availability_answers": answers})
     db.session.delete(session)
     db.session.flush()
@@ -707,8 +709,8 @@ def precheck(cohort: Cohort, *, sessions: list[PosterSession] | None = None,
         impossible.append(f"{p.student.name}'s poster: its assessors and student share no session ({detail}).")
     problems += impossible[:NAMED_IMPOSSIBLE]
     if len(impossible) > NAMED_IMPOSSIBLE:
-        problems.append(f"… and {counted(len(impossible) - NAMED_IMPOSSIBLE, 'more poster', 'more posters')} whose people share no "
-                        "session.")
+        more = counted(len(impossible) - NAMED_IMPOSSIBLE, "more poster", "more posters")
+        problems.append(f"… and {more} whose people share no session.")
     return problems
 
 

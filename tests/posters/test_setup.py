@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from projectflow.core import clock
 from projectflow.core.audit import AuditEvent
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
@@ -273,7 +272,8 @@ def test_the_problem_file_is_the_schedulers_format(allocated, poster_days):
     atrium, small = sorted(morning.rooms, key=lambda r: r.name)
     assert problem["sessions"][0] == {"id": f"S{morning.id}", "start": "2027-09-14T10:00:00+01:00",
                                       "end": "2027-09-14T12:00:00+01:00",
-                                      "rooms": [{"id": f"R{atrium.id}", "boards": 20}, {"id": f"R{small.id}", "boards": 10}]}
+                                      "rooms": [{"id": f"R{atrium.id}", "boards": 20},
+                                                {"id": f"R{small.id}", "boards": 10}]}
     assert problem["sessions"][1]["start"] == "2027-09-14T14:00:00+01:00"
     assert {"id": f"P{ann.id}", "assessors": [f"u{ann_poster.supervisor.id}", f"u{ann_poster.second_marker.id}"],
             "student": f"u{ann.id}"} in problem["posters"]
@@ -359,7 +359,8 @@ def test_the_coordinator_adds_edits_and_removes_a_session_through_the_pages(allo
     assert "No session yet" in page and "No poster session yet" in page
     form = get_form(client, base, action=f"{base}/sessions")
     form.set("day", "2027-09-14").set("starts", "10:00").set("ends", "12:00")
-    form.set("room_name_0", "Atrium").set("room_boards_0", "20").set("room_name_1", "Room 2.14").set("room_boards_1", "10")
+    form.set("room_name_0", "Atrium").set("room_boards_0", "20")
+    form.set("room_name_1", "Room 2.14").set("room_boards_1", "10")
     response = form.submit(client)
     assert response.status_code == 302
     page = client.get(base).get_data(as_text=True)

@@ -25,7 +25,6 @@ each later pool starts in about half a second (``spawn``: five, re-importing eve
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import multiprocessing

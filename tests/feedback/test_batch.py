@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 import zipfile
 from datetime import date, datetime, timezone
 from decimal import Decimal

@@ -12,6 +12,7 @@ from projectflow.core import clock
 from projectflow.extensions import db
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
+from tests.factories import Factories
 from tests.matching.conftest import build_round, solve
 from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
 
@@ -53,5 +54,18 @@ def as_(client, login):
     def sign_in(user, role=None):
         client.post("/logout")
         return login(user, role=role)
+
+    return sign_in
+
+
+@pytest.fixture
+def signed_in(app):
+    """A fresh client signed in as ``user`` (through the sign-in form), one per person."""
+
+    def sign_in(user):
+        client = app.test_client()
+        response = client.post("/login", data={"email": user.email, "password": Factories.PASSWORD})
+        assert response.status_code == 302
+        return client
 
     return sign_in

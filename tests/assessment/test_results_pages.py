@@ -15,23 +15,9 @@ from projectflow.core import clock
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from tests.assessment.test_results import PRIVATE, mark_everyone, set_rules
-from tests.factories import Factories
 from tests.forms import get_form
 
 BOARD_DAY = datetime(2027, 10, 21, 9, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def signed_in(app):
-    """A fresh client signed in as ``user`` (through the sign-in form), one per person."""
-
-    def sign_in(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": Factories.PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return sign_in
 
 
 def test_the_coordinator_reads_every_result_and_nobody_else_does(marking, coordinator, signed_in):

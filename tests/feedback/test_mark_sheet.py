@@ -27,7 +27,6 @@ from projectflow.matching.models import Allocation
 from projectflow.milestones import extensions
 from projectflow.submissions import services as submissions
 from tests.assessment.test_results import mark_everyone, set_rules
-from tests.factories import Factories
 from tests.milestones.conftest import pdf_bytes
 
 BOARD_DAY = datetime(2027, 10, 21, 9, tzinfo=timezone.utc)
@@ -80,19 +79,6 @@ def pdf_text(data: bytes) -> str:
 
 def csv_rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-
-
-@pytest.fixture
-def signed_in(app):
-    """A fresh client signed in as ``user`` (through the sign-in form), one per person."""
-
-    def sign_in(user):
-        client = app.test_client()
-        response = client.post("/login", data={"email": user.email, "password": Factories.PASSWORD})
-        assert response.status_code == 302
-        return client
-
-    return sign_in
 
 
 @pytest.fixture

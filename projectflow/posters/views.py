@@ -271,3 +271,8 @@ def availability(cohort_id: int):
                            is_student=is_student, assessed=assessed,
                            closed=services.window_closed_because(settings, clock.now(), zone=cohort.zone),
                            closes_at=settings.availability_closes_at), status
+
+
+# Routes of the other parts live in their own modules: the day's programme (PDF) and each person's own
+# slots (page, .ics, feed).
+from . import mine_views, programme_views  # noqa: E402,F401

@@ -7,6 +7,9 @@ feedback forms and mark sheets look like one family. Rendering is in two steps:
 - ``html_to_pdf(html)`` prints that HTML (needs nothing but this module, so a process pool's workers
   can run it without an app or a database).
 
+Every document's header names whose it is (``letterhead(cohort)``), and every PDF route answers with
+``pdf_response``: feedback forms, the exam board's mark sheet and the poster day's programme alike.
+
 ``content_hash(html)`` names what a document shows: the HTML, the stylesheet, the fonts and this
 module's ``RENDERING`` version. Two documents with the same hash print the same, which is what lets a
 batch reuse a PDF it already printed.
@@ -19,12 +22,18 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import io
 import logging
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import render_template
+from flask import current_app, render_template, send_file
+
+if TYPE_CHECKING:  # core imports no domain package at run time
+    from ..cohorts.models import Cohort
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 FONTS_DIR = _PACKAGE / "static" / "fonts"
@@ -139,3 +148,30 @@ def html_to_pdf(html: str) -> bytes:
 def render_pdf(template: str, **context) -> bytes:
     """``render_html`` then ``html_to_pdf``: one document, in this process."""
     return html_to_pdf(render_html(template, **context))
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The header of a document: whose it is (institution, programme, module, cohort)."""
+
+    institution: str
+    programme: str
+    programme_code: str
+    module: str
+    cohort: str  # "MSc Applied Machine Learning (H6X1) 2025-26"
+    year: str  # "2025-26"
+
+
+def letterhead(cohort: Cohort) -> Letterhead:
+    config = current_app.config
+    return Letterhead(institution=config["INSTITUTION_NAME"], programme=cohort.programme_name,
+                      programme_code=cohort.programme_code, module=config["MODULE_NAME"],
+                      cohort=cohort.title, year=cohort.year_label)
+
+
+def pdf_response(data: bytes, filename: str, *, inline: bool = True):
+    """A PDF download, shown in the browser (``inline``) or saved; never kept by shared caches."""
+    response = send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=not inline,
+                         download_name=filename, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -23,13 +23,13 @@ from ..assessment import results
 from ..assessment.models import AGREED, PROVISIONAL, RELEASED, Component
 from ..cohorts.models import Cohort
 from ..core import clock
+from ..core.pdf import Letterhead, letterhead
 from ..extensions import db
 from ..matching.anonymity import names_for
 from ..milestones.models import GRANTED, REFERRED, Extension
 from ..milestones.services import working_calendar
 from ..people.models import User
 from ..results import engine
-from .documents import Letterhead, letterhead
 
 AWAITING = "awaiting"
 YES = "yes"

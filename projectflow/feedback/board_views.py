@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from ..cohorts.access import cohort_for
 from ..core import sheets
 from ..core.auth import require
+from ..core.pdf import html_to_pdf, pdf_response, render_html
 from . import board
-from .documents import html_to_pdf, pdf_response, render_html
 from .views import bp
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 from ..cohorts.models import Cohort, Enrolment
 from ..core import clock
 from ..core.errors import NotAllowed
+from ..core.pdf import Letterhead, html_to_pdf, letterhead, render_html
 from ..extensions import db
 from ..matching import anonymity
 from ..matching.models import Allocation
@@ -42,7 +43,6 @@ from ..assessment.models import (
     AGREED, BANDS, DRAFT, FIRST, RELEASED, ROLE_LABELS, SECOND, SUBMITTED, THIRD, Agreement, Component,
     CriterionMark, MarkSheet, Result, Rubric, band_index)
 from ..assessment.services import blind_to
-from .documents import Letterhead, html_to_pdf, letterhead, render_html
 
 STUDENT, MARKER, STAFF = "student", "marker", "staff"  # how the reader reads the form
 ROUTE_OUTCOMES = {"single": "Marked by the supervisor alone",

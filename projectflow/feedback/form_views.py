@@ -10,10 +10,10 @@ from sqlalchemy import select
 from ..assessment.models import Component
 from ..cohorts.models import Cohort, Enrolment
 from ..core.auth import get_or_404
+from ..core.pdf import pdf_response
 from ..extensions import db
 from ..people.models import User
 from . import feedback_form
-from .documents import pdf_response
 from .views import bp
 
 

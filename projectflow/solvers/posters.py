@@ -53,6 +53,7 @@ import math
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from itertools import combinations
@@ -513,14 +514,15 @@ def _all_fit(index: _Index, posters: list[str], days: set) -> bool:
 
 
 def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, *, seed: int = 1,
-                     workers: int = 2) -> Schedule:
+                     workers: int = 2, progress: Callable[[float, str], None] | None = None) -> Schedule:
     """Schedule the posters; the result carries the validator's verdict.
 
     ``time_limit`` (seconds) is shared out: about 80% to stage 1, the rest to stage 2, session by
     session (a solve proven optimal stops early; a repair round may add up to a tenth more).
     ``previous``: placements of an earlier schedule (e.g. before an assessor fell ill); each is kept
     where the rules still allow, ahead of every goal but placing posters. Placements of posters or
-    sessions no longer in the problem are ignored. ``seed`` seeds CP-SAT and the local search; with two
+    sessions no longer in the problem are ignored. ``progress(fraction, message)``, when given, hears
+    of each stage as it starts (a job's progress bar). ``seed`` seeds CP-SAT and the local search; with two
     workers and wall-clock limits, two runs agree when their solves finish (are proven optimal) within
     their limits, and may differ slightly otherwise. Raises ProblemError when the problem is malformed.
     """
@@ -528,6 +530,8 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
     if faults:
         raise ProblemError(faults)
     started = time.perf_counter()
+    tell = progress or (lambda fraction, message: None)
+    tell(0.0, "Checking which posters can go where")
     index = _Index(problem)
     impossible, capacity = _precheck(index)
     solver = _Solver(seed, workers)
@@ -544,6 +548,7 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
         if counted.isdisjoint(issue.posters):
             most -= issue.excess
             counted.update(issue.posters)
+    tell(0.05, f"Choosing a session for each of {len(problem.posters)} posters (up to {0.8 * time_limit:.0f} s)")
     sessions_of = _StageOne(index, candidates, sessions_before, solver, most).solve(0.8 * time_limit)
     solved: dict[str, tuple[frozenset, dict[str, int]]] = {}
     for repair in range(_REPAIR_ROUNDS + 1):
@@ -553,7 +558,9 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
         pending = [s for s in index.usable if s in groups and solved.get(s, ((),))[0] != frozenset(groups[s])]
         share = max(0.2, (deadline - time.perf_counter()) / max(1, len(pending)))
         failed = []
-        for s in pending:
+        for k, s in enumerate(pending):
+            tell(0.8 + 0.15 * k / len(pending), f"Slots within session {k + 1} of {len(pending)}"
+                 + (f" (repair round {repair})" if repair else ""))
             got, cores = _stage_two(index, s, groups[s], before, solver, share)
             solved[s] = (frozenset(groups[s]), got)
             failed += [(p, s) for p in groups[s] if p not in got]
@@ -572,6 +579,7 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
             max(1.0, min(0.1 * time_limit, deadline - time.perf_counter())), hint)
     slots = {p: solved[s][1][p] for p, s in sessions_of.items()}
 
+    tell(0.95, "Giving out the boards and checking every rule")
     placements = _boards(index, sessions_of, slots, before)
     placed = {pl.poster for pl in placements}
     kept = set(placements) & set(before.values())
@@ -597,6 +605,29 @@ def schedule_posters(problem: Problem, time_limit: float = 30.0, previous=None, 
         schedule = replace(schedule, status="error",
                            message="The validator rejected the schedule: " + " ".join(verdict.problems))
     return replace(schedule, verdict=verdict)
+
+
+def standing_schedule(problem: Problem, placements, reasons: dict[str, str] | None = None) -> Schedule:
+    """The schedule made of ``placements`` as they stand (changed by hand, or checked against a
+    changed problem): its figures against the lower bound, the posters without a placement (with
+    ``reasons`` where known) and the validator's verdict. Placements the problem cannot account for
+    (an unknown poster, session or room) are kept for the validator to name, and left out of the
+    figures. Raises ProblemError when the problem is malformed."""
+    faults = check_problem(problem)
+    if faults:
+        raise ProblemError(faults)
+    index = _Index(problem)
+    placements = tuple(sorted(placements, key=lambda pl: (index.order.get(pl.session, len(index.order)), pl.start,
+                                                          pl.room, pl.board, pl.poster)))
+    known = tuple(pl for pl in placements if pl.poster in index.posters and pl.session in index.sessions)
+    placed = {pl.poster for pl in placements}
+    unplaced = tuple(Unplaced(p.id, (reasons or {}).get(p.id, "It has no place in this schedule."))
+                     for p in problem.posters if p.id not in placed)
+    schedule = Schedule(status="complete" if not unplaced else "partial", placements=placements, unplaced=unplaced,
+                        lower_bound=_lower_bound(index), **_figures(index, known))
+    from .posters_validate import validate_schedule
+
+    return replace(schedule, verdict=validate_schedule(problem, schedule))
 
 
 class _Solver:

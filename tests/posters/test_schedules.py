@@ -1,0 +1,212 @@
+"""Poster schedules in the app: made in the job runner, checked against the cohort's input as it is
+now, changed by hand with the validator's checks, published to the people concerned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from projectflow.core import jobs
+from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
+from projectflow.core.notifications import Notification
+from projectflow.extensions import db
+from projectflow.posters import schedules, services
+from projectflow.posters.models import FAILED, PUBLISHED, QUEUED, SOLVED, SUPERSEDED, PosterSlot
+from projectflow.posters.schedules import Target
+
+
+def made(cohort, by):
+    """A schedule started and made by the job runner, as the app does it."""
+    schedule = schedules.start_schedule(cohort, by=by)
+    db.session.commit()
+    assert jobs.run_pending() == 1
+    db.session.refresh(schedule)
+    return schedule
+
+
+def slot_of(schedule, student) -> PosterSlot:
+    return db.session.scalar(select(PosterSlot).where(PosterSlot.schedule_id == schedule.id,
+                                                      PosterSlot.student_id == student.id))
+
+
+def test_a_schedule_is_made_in_the_job_runner_and_keeps_every_rule(allocated, poster_days):
+    c = allocated
+    schedule = schedules.start_schedule(c.cohort, by=c.coordinator)
+    db.session.commit()
+    assert schedule.state == QUEUED and schedule.problem == services.problem_file(c.cohort)
+    assert jobs.run_pending() == 1
+    db.session.refresh(schedule)
+    assert schedule.state == SOLVED, schedule.error
+    slots = schedules.slots_of(schedule)
+    assert sorted(s.student_id for s in slots) == sorted(s.id for s in c.students)
+    # Four posters, three assessors: at least one day each, and the result reaches it.
+    assert schedule.lower_bound == schedule.assessor_days == 3
+    found = schedules.standing(schedule)
+    assert found.result.verdict.ok and found.problems == [] and not found.changed
+    # Nobody is in two places at once, in the rows themselves.
+    people = schedules.assessors_of(schedule)
+    seen = set()
+    for s in slots:
+        for person in (*people[s.student_id], s.student_id):
+            assert (person, s.starts_at) not in seen
+            seen.add((person, s.starts_at))
+    job = db.session.get(jobs.Job, schedule.job_id)
+    assert job.state == jobs.DONE and "4 of 4 posters placed" in job.message
+
+
+def test_one_schedule_is_made_at_a_time_and_only_by_coordinators(allocated, poster_days):
+    c = allocated
+    with pytest.raises(NotAllowed):
+        schedules.start_schedule(c.cohort, by=c.lee)
+    schedules.start_schedule(c.cohort, by=c.coordinator)
+    with pytest.raises(InvalidState, match="still being made"):
+        schedules.start_schedule(c.cohort, by=c.coordinator)
+
+
+def test_nothing_to_schedule_is_refused_with_the_precheck(allocated, june):
+    with pytest.raises(InvalidState, match="No poster session yet"):
+        schedules.start_schedule(allocated.cohort, by=allocated.coordinator)
+
+
+def test_an_availability_change_after_the_run_is_a_clash_until_moved(allocated, poster_days):
+    c = allocated
+    morning, afternoon = poster_days
+    schedule = made(c.cohort, c.coordinator)
+    # Dr Lee falls ill on the day: whichever session holds Lee's posters, Lee now cannot come to it.
+    lee_slots = [s for s in schedules.slots_of(schedule) if c.lee.id in schedules.assessors_of(schedule)[s.student_id]]
+    where = lee_slots[0].session
+    services.save_staff_availability(c.cohort, c.lee, {where.id: "unavailable"}, by=c.lee)
+    db.session.commit()
+    found = schedules.standing(schedule)
+    assert found.changed
+    assert any("Dr Lee" in p and "unavailable" in p for p in found.problems), found.problems
+    review = schedules.review(schedule)
+    clashing = [e for e in review.entries if e.state == "clash"]
+    assert {e.slot.student_id for e in clashing} == {s.student_id for s in lee_slots if s.session_id == where.id}
+    assert all("Dr Lee cannot come to this session." in e.clashes for e in clashing)
+    with pytest.raises(InvalidState, match="breaks the rules as things stand now"):
+        schedules.publish_schedule(schedule, by=c.coordinator)
+
+
+def test_rescheduling_keeps_the_published_placements_that_still_hold(allocated, poster_days):
+    c = allocated
+    first = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(first, by=c.coordinator)
+    db.session.commit()
+    before = {s.student_id: (s.session_id, s.room_id, s.board, s.starts_at) for s in schedules.slots_of(first)}
+    second = made(c.cohort, c.coordinator)
+    after = {s.student_id: (s.session_id, s.room_id, s.board, s.starts_at) for s in schedules.slots_of(second)}
+    assert after == before
+    assert second.summary["keeps"] == first.number and second.summary["moved"] == 0
+
+
+def test_moving_a_poster_is_checked_and_refused_when_it_breaks_a_rule(allocated, poster_days):
+    c = allocated
+    morning, afternoon = poster_days
+    schedule = made(c.cohort, c.coordinator)
+    slots = {s.student_id: s for s in schedules.slots_of(schedule)}
+    people = schedules.assessors_of(schedule)
+    ann, ben = c.students[0], c.students[1]
+    # Put Ben's poster at the very time of a poster that shares an assessor with it: a clash.
+    other = next(s for sid, s in slots.items() if sid != ben.id and set(people[sid]) & set(people[ben.id]))
+    check = schedules.check_change(schedule, ben, Target(other.session_id, other.room_id, other.starts_at))
+    assert not check.ok and any("two places at once" in p for p in check.problems), check
+    with pytest.raises(ValidationFailed):
+        schedules.change(schedule, ben, Target(other.session_id, other.room_id, other.starts_at), by=c.coordinator)
+    # A free slot at the end of the afternoon, where nobody else is: allowed, and marked as moved by hand.
+    last = afternoon.ends_at - timedelta(minutes=15)
+    room = afternoon.rooms[0]
+    check = schedules.check_change(schedule, ann, Target(afternoon.id, room.id, last))
+    assert check.ok and check.problems == (), check
+    schedules.change(schedule, ann, Target(afternoon.id, room.id, last), by=c.coordinator)
+    db.session.commit()
+    moved = slot_of(schedule, ann)
+    assert (moved.session_id, moved.room_id, moved.starts_at, moved.is_moved) == (afternoon.id, room.id, last, True)
+    assert moved.ends_at - moved.starts_at == timedelta(minutes=15)
+    assert schedules.standing(schedule).problems == []
+
+
+def test_swapping_two_posters_exchanges_their_places(allocated, poster_days):
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    ann, dan = c.students[0], c.students[3]
+    a, d = slot_of(schedule, ann), slot_of(schedule, dan)
+    places = {ann.id: (a.session_id, a.room_id, a.starts_at, a.board), dan.id: (d.session_id, d.room_id, d.starts_at,
+                                                                              d.board)}
+    # Ann and Dan share no assessor (different supervisors' projects); with their assessors free at
+    # each other's times the swap keeps every rule. Make it so: a session each, nobody else there.
+    check = schedules.check_change(schedule, ann, swap_with=dan)
+    if not check.ok:  # then the refusal is the validator's word, and nothing moves
+        with pytest.raises(ValidationFailed):
+            schedules.change(schedule, ann, swap_with=dan, by=c.coordinator)
+        db.session.rollback()
+        assert (slot_of(schedule, ann).starts_at, slot_of(schedule, dan).starts_at) == (places[ann.id][2],
+                                                                                      places[dan.id][2])
+        return
+    schedules.change(schedule, ann, swap_with=dan, by=c.coordinator)
+    db.session.commit()
+    a, d = slot_of(schedule, ann), slot_of(schedule, dan)
+    assert (a.session_id, a.room_id, a.starts_at, a.board) == places[dan.id]
+    assert (d.session_id, d.room_id, d.starts_at, d.board) == places[ann.id]
+
+
+def test_a_slot_outside_the_session_is_refused(allocated, poster_days):
+    c = allocated
+    morning, afternoon = poster_days
+    schedule = made(c.cohort, c.coordinator)
+    with pytest.raises(ValidationFailed, match="not a slot of the session"):
+        schedules.check_change(schedule, c.students[0], Target(morning.id, morning.rooms[0].id,
+                                                               morning.starts_at + timedelta(minutes=7)))
+    with pytest.raises(ValidationFailed, match="not one of this cohort"):
+        schedules.check_change(schedule, c.students[0], Target(morning.id, afternoon.rooms[0].id, morning.starts_at))
+
+
+def test_publishing_tells_students_and_assessors_and_a_new_one_replaces_it(allocated, poster_days, smtp_server):
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(schedule, by=c.coordinator)
+    db.session.commit()
+    assessors = {a for group in schedules.assessors_of(schedule).values() for a in group}
+    smtp_server.wait_for(len(c.students) + len(assessors))
+    assert schedule.state == PUBLISHED and schedules.published_schedule(c.cohort) == schedule
+    ann_slot = slot_of(schedule, c.students[0])
+    notes = db.session.scalars(select(Notification).where(Notification.user_id == c.students[0].id)).all()
+    assert any(f"board {ann_slot.board}" in n.message and n.link.endswith("/posters/mine") for n in notes)
+    received = sorted(m["To"] for m in smtp_server.messages)
+    everyone = {s.email for s in c.students} | {db.session.get(type(c.lee), a).email for a in assessors}
+    assert received == sorted(everyone)
+    assert c.co.email not in received  # a co-supervisor is not an assessor
+    # The same form sent twice publishes nothing more.
+    count = db.session.query(Notification).count()
+    schedules.publish_schedule(schedule, by=c.coordinator)
+    assert db.session.query(Notification).count() == count
+    second = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(second, by=c.coordinator)
+    db.session.commit()
+    db.session.refresh(schedule)
+    assert schedule.state == SUPERSEDED and second.state == PUBLISHED
+    # Nothing changed between the two: nobody is told again.
+    assert db.session.query(Notification).count() == count
+
+
+def test_only_a_schedule_ready_for_review_is_published(allocated, poster_days):
+    c = allocated
+    schedule = schedules.start_schedule(c.cohort, by=c.coordinator)
+    with pytest.raises(InvalidState, match="only a schedule ready for review"):
+        schedules.publish_schedule(schedule, by=c.coordinator)
+
+
+def test_a_session_removed_while_the_schedule_is_made_fails_it(allocated, poster_days):
+    c = allocated
+    schedule = schedules.start_schedule(c.cohort, by=c.coordinator)
+    db.session.commit()
+    for session in poster_days:  # removed after the start, before the job runner reads the input
+        services.remove_session(session, by=c.coordinator)
+    db.session.commit()
+    jobs.run_pending()
+    db.session.refresh(schedule)
+    assert schedule.state == FAILED
+    assert "changed while the schedule was being made" in schedule.error
+    assert schedules.slots_of(schedule) == []

@@ -28,6 +28,7 @@ from projectflow.matching import services as matching
 from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline
 from projectflow.people.models import PasswordReset
+from projectflow.posters import schedules as poster_schedules
 from projectflow.posters import services as posters
 from projectflow.submissions import services as submissions
 from projectflow.supervision import services as meetings
@@ -148,6 +149,12 @@ def build() -> Scenario:
         posters.save_student_declarations(cohort, student, {poster_session.id: posters.StudentAnswer(
             True, "Sam's cousin marries in Lisbon that day")}, by=student)
         poster_declaration = posters.answers_of(cohort, student)[poster_session.id]
+        # A poster schedule made by the job runner and published: its programme (PDF) and its pages.
+        poster_schedule = poster_schedules.start_schedule(cohort, by=coordinator)
+        db.session.commit()
+        assert jobs.run_pending() == 1
+        db.session.refresh(poster_schedule)
+        poster_schedules.publish_schedule(poster_schedule, by=coordinator)
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -166,6 +173,7 @@ def build() -> Scenario:
            "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
            "agreement_id": agreement.id, "batch_id": feedback_batch.id,
            "poster_session_id": poster_session.id, "poster_declaration_id": poster_declaration.id,
+           "poster_schedule_id": poster_schedule.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -4,7 +4,7 @@ session: both are built when the page is shown, from the session or the cohort's
 from __future__ import annotations
 
 from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, IntegerField, RadioField, SelectChoice,
-                     StringField, SubmitField, TextAreaField, TimeField)
+                     SelectField, StringField, SubmitField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..core.forms import FlaskForm
@@ -142,3 +142,55 @@ class DecisionForm(FlaskForm):
     note = StringField("Note to the student (optional)", validators=[Length(max=services.REASON_LENGTH)])
     accept = SubmitField("Accept")
     refuse = SubmitField("Refuse")
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+class StartScheduleForm(FlaskForm):
+    """Make a schedule from the sessions, posters and answers as they are now."""
+
+
+class PublishScheduleForm(FlaskForm):
+    """Publish a schedule: students and assessors are told their slots."""
+
+
+def _id_or_none(value):
+    return None if value in ("", None) else as_id(value)
+
+
+class ChangeForm(FlaskForm):
+    """Move a poster to a slot of a room (``target``: ``<room id>-<slot number>``) or swap it with
+    another poster's place (``other``)."""
+
+    student = SelectField("Poster of", coerce=as_id, validators=[InputRequired()])
+    action = RadioField("Change", choices=[SelectChoice("move", "Move it to a slot"),
+                                           SelectChoice("swap", "Swap it with another poster's place")],
+                        default="move", validators=[InputRequired()])
+    target = SelectField("To", validate_choice=True, description="The board is the first free one in that room "
+                                                                 "(the same board when it stays in its room).")
+    other = SelectField("Swap with", coerce=_id_or_none)
+
+    def validate_target(self, field) -> None:
+        if self.action.data == "move" and not field.data:
+            raise ValidationError("Choose the room and time to move the poster to.")
+
+    def validate_other(self, field) -> None:
+        if self.action.data == "swap" and field.data is None:
+            raise ValidationError("Choose the poster to swap with.")
+
+
+def change_form(review, zone, slot_minutes: int, **kwargs) -> ChangeForm:
+    """The change form of a schedule's review: every poster of its input, and every room and slot."""
+    form = ChangeForm(**kwargs)
+    names = {e.slot.student_id: e.slot.student.name for e in review.entries}
+    names |= {sid: name for sid, name in review.unplaced_names.items()}
+    posters = sorted(names.items(), key=lambda item: (item[1].lower(), item[0]))
+    form.student.choices = [SelectChoice(sid, name) for sid, name in posters]
+    form.other.choices = [SelectChoice("", "Choose a poster")] + [
+        SelectChoice(e.slot.student_id, f"{e.slot.student.name} ({e.slot.starts_at.astimezone(zone):%a %d %b %H:%M}, "
+                                        f"{e.slot.room.name}, board {e.slot.board})")
+        for e in sorted(review.entries, key=lambda e: (e.slot.student.name.lower(), e.slot.student_id))]
+    form.target.choices = [SelectChoice("", "Choose a room and time")] + [
+        SelectChoice(f"{room.id}-{k}", f"{t.astimezone(zone):%a %d %b %H:%M}, {room.name}")
+        for session in review.sessions for k, t in enumerate(review.times(session)) for room in session.rooms]
+    return form

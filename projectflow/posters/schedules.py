@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -40,6 +40,8 @@ JOB_KIND = "poster_schedule"
 DEFAULT_SOLVE_SECONDS = 30
 STATE_LABELS = {QUEUED: "Waiting for the job runner", RUNNING: "Being made", SOLVED: "Ready for review",
                 FAILED: "Failed", PUBLISHED: "Published", SUPERSEDED: "Replaced"}
+STATE_BADGES = {QUEUED: "secondary", RUNNING: "info", SOLVED: "primary", FAILED: "danger", PUBLISHED: "success",
+                SUPERSEDED: "secondary"}
 
 
 def _require_coordinator(cohort: Cohort, by: User) -> None:
@@ -288,9 +290,15 @@ class Review:
     sessions: list[PosterSession]
     slot_minutes: int
 
-    def grid(self, session: PosterSession) -> SessionGrid:
+    unplaced_names: dict[int, str]  # student id -> name, of the posters without a slot
+
+    def times(self, session: PosterSession) -> list[datetime]:
+        """Each slot's start in ``session``."""
         step = timedelta(minutes=self.slot_minutes)
-        times = [session.starts_at + k * step for k in range(services.slots_in(session, self.slot_minutes))]
+        return [session.starts_at + k * step for k in range(services.slots_in(session, self.slot_minutes))]
+
+    def grid(self, session: PosterSession) -> SessionGrid:
+        times = self.times(session)
         at = {t: k for k, t in enumerate(times)}
         cells = {r.id: [[] for _ in times] for r in session.rooms}
         used: dict[int, int] = defaultdict(int)
@@ -348,7 +356,9 @@ def review(schedule: PosterSchedule) -> Review:
                 entry.clashes.append(f"{person.name} is at another poster at the same time.")
         entries.append(entry)
     sessions = services.sessions_of(cohort)
-    return Review(found, entries, sessions, found.problem["slot_minutes"])
+    unplaced = {sid for sid, _ in found.unplaced}
+    names = {u.id: u.name for u in db.session.scalars(select(User).where(User.id.in_(unplaced)))} if unplaced else {}
+    return Review(found, entries, sessions, found.problem["slot_minutes"], names)
 
 
 # --- hand moves ------------------------------------------------------------------------------------
@@ -593,3 +603,26 @@ def in_use(session: PosterSession) -> PosterSchedule | None:
     """The published schedule with a poster in ``session``, if any."""
     return db.session.scalar(select(PosterSchedule).join(PosterSlot).where(
         PosterSlot.session_id == session.id, PosterSchedule.state == PUBLISHED).limit(1))
+
+
+def target_from(schedule: PosterSchedule, value: str) -> Target:
+    """``<room id>-<slot number>`` (the change form's choice) as a Target; ValidationFailed when it is
+    not a room and slot of this cohort's sessions."""
+    try:
+        room_text, k_text = str(value).split("-", 1)
+        room_id, k = int(room_text), int(k_text)
+    except ValueError:
+        raise ValidationFailed("Choose the room and time from the list.", field="target") from None
+    room = db.session.get(PosterRoom, room_id) if 1 <= room_id < 2**31 else None
+    if room is None or room.session.cohort_id != schedule.cohort_id or not 0 <= k < 10_000:
+        raise ValidationFailed("That room is not one of this cohort's poster sessions: reload the page.",
+                               field="target")
+    return Target(room.session_id, room.id, room.session.starts_at + k * step_of(schedule))
+
+
+def standing_against(schedule: PosterSchedule, problem) -> Schedule:
+    """The schedule's placements as they stand, checked against ``problem`` (its own input: the file
+    ``projectflow schedule-posters`` would have written, hand moves included)."""
+    reasons = {u["poster"]: u["reason"] for u in schedule.summary.get("unplaced", [])}
+    result = standing_schedule(problem, [_placement(s) for s in slots_of(schedule)], reasons)
+    return replace(result, solve_seconds=schedule.solve_seconds or 0.0)

@@ -195,7 +195,7 @@ def test_the_coordinator_starts_a_batch_follows_it_and_downloads_the_zip(marking
 
     page = client.get(page_url).get_data(as_text=True)
     status_url = f"/cohorts/{cohort.id}/feedback/batches/{job.id}"
-    assert 'id="run-progress"' in page and f'data-url="{status_url}"' in page and "js/allocation.js" in page
+    assert 'id="run-progress"' in page and f'data-url="{status_url}"' in page and "js/progress.js" in page
     assert "Board copies" in page and "Download zip" not in page
     status = client.get(status_url).get_json()
     assert status["finished"] is False and status["job"]["state"] == jobs.QUEUED and status["download"] is None

@@ -13,8 +13,10 @@ from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
 from projectflow.posters import schedules, services
-from projectflow.posters.models import FAILED, PUBLISHED, QUEUED, SOLVED, SUPERSEDED, PosterSlot
+from projectflow.posters.models import FAILED, PUBLISHED, QUEUED, SOLVED, SUPERSEDED, PosterSchedule, PosterSlot
 from projectflow.posters.schedules import Target
+from tests.forms import get_form
+from tests.html import flashes, main_text
 
 
 def made(cohort, by):
@@ -135,8 +137,8 @@ def test_swapping_two_posters_exchanges_their_places(allocated, poster_days):
     a, d = slot_of(schedule, ann), slot_of(schedule, dan)
     places = {ann.id: (a.session_id, a.room_id, a.starts_at, a.board), dan.id: (d.session_id, d.room_id, d.starts_at,
                                                                               d.board)}
-    # Ann and Dan share no assessor (different supervisors' projects); with their assessors free at
-    # each other's times the swap keeps every rule. Make it so: a session each, nobody else there.
+    # Whether the swap keeps every rule depends on who else is busy at each other's times: either it
+    # is made exactly, or it is refused and nothing moves.
     check = schedules.check_change(schedule, ann, swap_with=dan)
     if not check.ok:  # then the refusal is the validator's word, and nothing moves
         with pytest.raises(ValidationFailed):
@@ -210,3 +212,109 @@ def test_a_session_removed_while_the_schedule_is_made_fails_it(allocated, poster
     assert schedule.state == FAILED
     assert "changed while the schedule was being made" in schedule.error
     assert schedules.slots_of(schedule) == []
+
+
+# --- through the pages -------------------------------------------------------------------------------
+
+def test_the_coordinator_makes_reviews_changes_and_publishes_through_the_pages(allocated, poster_days, login):
+    c = allocated
+    morning, afternoon = poster_days
+    client = login(c.coordinator, role="coordinator")
+    base = f"/cohorts/{c.cohort.id}/posters/schedules"
+    assert "No schedule yet" in client.get(base).get_data(as_text=True)
+    started = get_form(client, base, action=base).submit(client)
+    assert started.status_code == 302
+    schedule = db.session.scalar(select(PosterSchedule))
+    waiting = client.get(started.location).get_data(as_text=True)
+    assert 'id="run-progress"' in waiting and "js/progress.js" in waiting
+    status = client.get(f"{base}/{schedule.id}/progress").get_json()
+    assert status["finished"] is False and status["job"]["state"] == "queued"
+    # The same form sent again while the first is being made: refused, nothing more started.
+    again = get_form(client, base, action=base).submit(client)
+    assert again.status_code == 409 and "still being made" in flashes(again.get_data(as_text=True))[0]
+    assert jobs.run_pending() == 1
+    assert client.get(f"{base}/{schedule.id}/progress").get_json()["finished"] is True
+    page = client.get(f"{base}/{schedule.id}").get_data(as_text=True)
+    text = main_text(page)
+    assert "4 of 4 posters placed" in text and "3 assessor-days, against a lower bound of 3" in text
+    for s in c.students:
+        assert s.name in text
+    # The afternoon's grid: a room per row, a slot per column.
+    afternoon_page = client.get(f"{base}/{schedule.id}?session={afternoon.id}").get_data(as_text=True)
+    assert ">14:00<" in afternoon_page and ">15:45<" in afternoon_page and ">Atrium<" in afternoon_page.replace(
+        "<div", "<").replace("\n", "")
+    # Move Ann's poster to the afternoon's last slot, as the page's form sends it.
+    ann = c.students[0]
+    form = get_form(client, f"{base}/{schedule.id}?student={ann.id}", action=f"{base}/{schedule.id}/change")
+    assert form.get("student") == str(ann.id)
+    last = 7  # 14:00-16:00 in 15-minute slots: numbers 0 to 7
+    form.set("target", f"{afternoon.rooms[0].id}-{last}")
+    check = client.get(f"{base}/{schedule.id}/check?student={ann.id}&action=move&target={afternoon.rooms[0].id}-{last}")
+    assert check.status_code == 200 and check.get_json()["ok"] is True
+    moved = form.submit(client)
+    assert moved.status_code == 302, flashes(moved.get_data(as_text=True))
+    slot = slot_of(schedule, ann)
+    assert slot.starts_at == afternoon.starts_at + timedelta(minutes=15 * last) and slot.is_moved
+    assert "Moved by hand" in main_text(client.get(moved.location).get_data(as_text=True))
+    # Publish, as the page sends it.
+    published = get_form(client, f"{base}/{schedule.id}", action=f"{base}/{schedule.id}/publish").submit(client)
+    assert published.status_code == 302
+    db.session.refresh(schedule)
+    assert schedule.state == PUBLISHED
+    assert "is published" in flashes(client.get(published.location).get_data(as_text=True))[0]
+    assessors = client.get(f"{base}/{schedule.id}/assessors").get_data(as_text=True)
+    assert "Dr Lee" in assessors and "moved by hand" in assessors
+    files = client.get(f"{base}/{schedule.id}/problem.json")
+    assert files.status_code == 200 and files.get_json()["posters"][0]["id"].startswith("P")
+    placements = client.get(f"{base}/{schedule.id}/schedule.json").get_json()
+    assert placements["status"] == "complete" and len(placements["placements"]) == 4
+    assert placements["validation"]["ok"] is True
+
+
+def test_a_change_that_breaks_a_rule_is_refused_on_the_page_and_nothing_moves(allocated, poster_days, login):
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    client = login(c.coordinator, role="coordinator")
+    base = f"/cohorts/{c.cohort.id}/posters/schedules/{schedule.id}"
+    slots = {s.student_id: s for s in schedules.slots_of(schedule)}
+    people = schedules.assessors_of(schedule)
+    ben = c.students[1]
+    other = next(s for sid, s in slots.items() if sid != ben.id and set(people[sid]) & set(people[ben.id]))
+    k = (other.starts_at - other.session.starts_at) // timedelta(minutes=15)
+    form = get_form(client, f"{base}?student={ben.id}", action=f"{base}/change")
+    form.set("target", f"{other.room_id}-{k}")
+    refused = form.submit(client)
+    assert refused.status_code == 422
+    assert "two places at once" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert slot_of(schedule, ben).starts_at == slots[ben.id].starts_at
+
+
+@pytest.mark.parametrize("query, status", [
+    ("student=abc&action=move&target=1-0", 404),
+    ("student=999999&action=move&target=1-0", 404),
+    ("action=move&target=1-0", 404),
+    ("student={ann}&action=move&target=x", 422),
+    ("student={ann}&action=move&target=99999999999-0", 422),
+    ("student={ann}&action=move&target={room}-99999999", 422),
+    ("student={ann}&action=swap&other={ann}", 422),
+    ("student={ann}&action=swap&other=", 404),
+])
+def test_hostile_checks_are_answered_with_a_message(allocated, poster_days, login, query, status):
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    client = login(c.coordinator, role="coordinator")
+    query = query.format(ann=c.students[0].id, room=poster_days[0].rooms[0].id)
+    response = client.get(f"/cohorts/{c.cohort.id}/posters/schedules/{schedule.id}/check?{query}")
+    assert response.status_code == status
+    assert response.get_json()["message"]
+
+
+def test_only_the_cohorts_coordinators_see_its_schedules(allocated, poster_days, login):
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    for person in (c.lee, c.students[0]):
+        client = login(person)
+        for path in ("", f"/{schedule.id}", f"/{schedule.id}/assessors", f"/{schedule.id}/problem.json",
+                     f"/{schedule.id}/progress"):
+            assert client.get(f"/cohorts/{c.cohort.id}/posters/schedules{path}").status_code == 403, (person, path)

@@ -19,6 +19,7 @@ from ..core.storage import file_store
 from ..extensions import db
 from ..matching import anonymity
 from ..people.models import STAFF, User
+from ..posters import mine as poster_slots
 from . import services
 from . import agreement as agreeing
 from . import reconciliation
@@ -76,8 +77,15 @@ def _render_sheet(sheet: MarkSheet, form, status: int = 200, changed: list[str] 
         reopen_form=ReopenForm() if cohort.can_manage(current_user) and sheet.is_submitted else None,
         reassign_form=reassign_form or (_reassign_form(sheet) if cohort.can_manage(current_user)
                                         and not sheet.is_submitted and sheet.marker_id != current_user.id else None),
-        agreement=_visible_agreement(sheet),
+        agreement=_visible_agreement(sheet), poster_slot=_poster_slot(sheet),
         changed=changed or []), status
+
+
+def _poster_slot(sheet: MarkSheet):
+    # A poster's sheet says when and where its markers see the poster, once a schedule is published.
+    if sheet.component.key != "poster":
+        return None
+    return poster_slots.slot_of_student(sheet.component.cohort, sheet.student_id)
 
 
 def _visible_agreement(sheet: MarkSheet) -> Agreement | None:

@@ -10,6 +10,10 @@ What a feed holds:
 - staff and coordinators: every milestone of each cohort they are staff of, at the milestone's own
   deadline (the students' extensions are theirs: they are not spread over a supervisor's calendar).
 A person who is both gets both; for a cohort in which they are a student, their own deadline wins.
+
+Once a cohort's poster schedule is published, the feed also holds the person's poster slots (their own
+poster's as a student, each poster they assess as staff): timed events with a start and an end, built
+by ``posters.ics`` like the .ics file of their poster page, so that both say the same.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from ..extensions import db
 from ..people.models import User
 from ..milestones.models import Milestone
 from ..milestones.services import deadlines_for
+from ..posters import ics as poster_ics
+from ..posters import mine as poster_slots
 from .models import CalendarFeed
 
 PRODID = "-//projectflow//Deadline calendar//EN"
@@ -137,6 +143,12 @@ def feed_events(user: User) -> list[FeedEvent]:
     return sorted(events.values(), key=lambda e: (e.due_at, e.milestone.id))
 
 
+def feed_slots(user: User) -> list[poster_slots.MySlot]:
+    """``user``'s slots in the published poster schedules of their cohorts, by start (a fixed number of
+    queries, however many cohorts and posters)."""
+    return poster_slots.slots_for(user, poster_slots.published_schedules_of(user))
+
+
 def _uid(milestone: Milestone, user: User) -> str:
     # Stable across fetches and regenerated addresses, so calendars update events instead of duplicating them;
     # per person, because a student's extended event is not the same event as the cohort's.
@@ -145,7 +157,7 @@ def _uid(milestone: Milestone, user: User) -> str:
 
 def calendar_for(user: User) -> bytes:
     """``user``'s deadlines as an iCalendar (RFC 5545) document: one VEVENT per deadline, in UTC,
-    with a reminder a day before and the address of the milestone's page."""
+    with a reminder a day before and the address of the milestone's page; then one per poster slot."""
     base = current_app.config["BASE_URL"].rstrip("/")
     now = clock.now()
     cal = Calendar()
@@ -154,7 +166,7 @@ def calendar_for(user: User) -> bytes:
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", "projectflow deadlines")
-    cal.add("x-wr-caldesc", f"Project deadlines of {user.name}, from projectflow")
+    cal.add("x-wr-caldesc", f"Project deadlines and poster slots of {user.name}, from projectflow")
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH))
     for item in feed_events(user):
@@ -184,4 +196,6 @@ def calendar_for(user: User) -> bytes:
         alarm.add("trigger", -REMINDER_BEFORE)
         event.add_component(alarm)
         cal.add_component(event)
+    for slot in feed_slots(user):
+        cal.add_component(poster_ics.slot_event(slot, base=base, now=now))
     return cal.to_ical()

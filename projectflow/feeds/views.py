@@ -20,7 +20,7 @@ bp = Blueprint("feeds", __name__)
 def _page(new_url: str | None = None):
     response = Response(render_template(
         "feeds/calendar.html", feed=feeds.feed_of(current_user), events=feeds.feed_events(current_user),
-        new_url=new_url, form=FeedForm(), now=clock.now()))
+        slots=feeds.feed_slots(current_user), new_url=new_url, form=FeedForm(), now=clock.now()))
     if new_url:
         # The secret address is on this page only once: no cache may keep a copy.
         response.headers["Cache-Control"] = "no-store"

@@ -296,6 +296,9 @@ TABLE = [
     E("POST /cohorts/{other_cohort_id}/posters/declarations/{poster_declaration_id}", CROSSED),
     E("GET /cohorts/{cohort_id}/posters/availability",                "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     E("POST /cohorts/{cohort_id}/posters/availability",               "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
+    # Each person's own slots: Sam's co-supervisor and the coordinator assess no poster, so have no .ics to fetch.
+    E("GET /cohorts/{cohort_id}/posters/mine",                        "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
+    E("GET /cohorts/{cohort_id}/posters/mine.ics",                    "in  ok  ok  403 ok  404 ok  ok  404 403 403"),
     E("GET /cohorts/{cohort_id}/posters/programme.pdf",               "in  ok  ok  403 ok  ok  ok  ok  ok  403 ok"),
     E("GET /cohorts/{cohort_id}/posters/schedules/{poster_schedule_id}/programme.pdf", MANAGE),
     E("GET /cohorts/{other_cohort_id}/posters/schedules/{poster_schedule_id}/programme.pdf", CROSSED),

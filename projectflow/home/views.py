@@ -30,9 +30,9 @@ NAV_COHORT_KEY = "nav_cohort_id"
 # the ones the cohort switcher may return to in the chosen cohort.
 COHORT_PAGES = {
     STUDENT: ("proposals.catalogue", "proposals.edit_preferences", "matching.mine", "milestones.my_timeline",
-              "meetings.log", "assessment.my_results", "posters.availability"),
+              "meetings.log", "assessment.my_results", "posters.availability", "posters.mine"),
     STAFF: ("proposals.my_projects", "proposals.catalogue", "matching.my_students", "milestones.progress_grid",
-            "meetings.supervision", "posters.availability"),
+            "meetings.supervision", "posters.availability", "posters.mine"),
     COORDINATOR: ("proposals.queue", "matching.runs", "milestones.timeline", "milestones.progress_grid",
                   "meetings.supervision", "meetings.overdue_report", "proposals.overview", "assessment.overview",
                   "posters.overview"),
@@ -118,7 +118,8 @@ def student():
 
     return render_template("home/student.html", enrolments=enrolments, lists=lists, proposals=proposals,
                            allocations=allocations, released=released_in(current_user), now=clock.now(),
-                           poster_days=_with_poster_sessions(cohort_ids))
+                           poster_days=_with_poster_sessions(cohort_ids),
+                           poster_schedules=_with_published_poster_schedule(cohort_ids))
 
 
 @bp.get("/staff")
@@ -130,7 +131,8 @@ def staff():
     waiting = db.session.scalars(select(Project).where(
         Project.owner_id == current_user.id, Project.state == WITH_SUPERVISOR)).all()
     return render_template("home/staff.html", memberships=memberships, profile=current_user.staff_profile,
-                           waiting=waiting, poster_days=_with_poster_sessions([m.cohort_id for m in memberships]))
+                           waiting=waiting, poster_days=_with_poster_sessions([m.cohort_id for m in memberships]),
+                           poster_schedules=_with_published_poster_schedule([m.cohort_id for m in memberships]))
 
 
 @bp.get("/coordinator")
@@ -160,6 +162,14 @@ def _with_poster_sessions(cohort_ids: list[int]) -> set[int]:
 
     return set(db.session.scalars(select(PosterSession.cohort_id).where(PosterSession.cohort_id.in_(cohort_ids))
                                   .distinct()))
+
+
+def _with_published_poster_schedule(cohort_ids: list[int]) -> set[int]:
+    """The cohorts among these whose poster schedule is published (each person's slots can be seen)."""
+    from ..posters.models import PUBLISHED, PosterSchedule
+
+    return set(db.session.scalars(select(PosterSchedule.cohort_id).where(PosterSchedule.cohort_id.in_(cohort_ids),
+                                                                         PosterSchedule.state == PUBLISHED)))
 
 
 def _people_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:

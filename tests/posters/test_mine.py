@@ -21,7 +21,7 @@ from projectflow.people.models import User
 from projectflow.posters import schedules, services
 from projectflow.posters.models import PosterSlot
 from projectflow.posters.schedules import Target
-from tests.html import main_text
+from tests.html import href, main_text
 
 BASE = "http://127.0.0.1:5000"  # BASE_URL's default
 
@@ -321,3 +321,15 @@ def test_other_cohorts_people_and_strangers_are_refused(client, login, make, all
     client.post("/logout")
     assert "/login" in client.get(f"/cohorts/{c.cohort.id}/posters/mine").location
     assert "/login" in client.get(f"/cohorts/{c.cohort.id}/posters/mine.ics").location
+
+
+def test_the_home_pages_lead_to_the_slots_once_published(client, login, allocated, poster_days):
+    c = allocated
+    ann = c.students[0]
+    mine = f"/cohorts/{c.cohort.id}/posters/mine"
+    schedule = made(c.cohort, c.coordinator)
+    assert href(login(ann).get("/student").get_data(as_text=True), "Poster sessions: when you can come")
+    assert mine not in client.get("/student").get_data(as_text=True)
+    publish(schedule, c.coordinator)
+    assert href(client.get("/student").get_data(as_text=True), "Your poster slot") == mine
+    assert href(switch(client, login, c.poe).get("/staff").get_data(as_text=True), "Posters you assess") == mine

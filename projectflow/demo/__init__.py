@@ -139,7 +139,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     from .marking import add_marking
     from .results import add_results
     from .milestones import add_current_timeline, add_timeline_history
-    from .posters import add_poster_days
+    from .posters import add_past_poster_days, add_poster_days
 
     now = clock.now()
     year = current_academic_year(now)
@@ -159,6 +159,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     db.session.commit()
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
     history = add_timeline_history(previous, coordinator, random.Random(seed + 3))
+    past_posters = add_past_poster_days(previous, coordinator, random.Random(seed + 7))
     marked = add_marking(previous, coordinator, random.Random(seed + 4))
     released = add_results(previous, coordinator, random.Random(seed + 5))
     progress(25)
@@ -182,7 +183,8 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
             f"{round_stats['proposals']} student proposals, {round_stats['preference_lists']} preference lists, "
             f"a trial allocation run, {posters['sessions']} poster sessions with availability open; "
             f"cohort {previous.title}: {len(previous.enrolments)} students, "
-            f"allocation published, {history['submissions']} submissions ({history['late']} late, "
+            f"allocation published, {past_posters['placed']} posters scheduled and published "
+            f"({past_posters['moved']} moved by hand), {history['submissions']} submissions ({history['late']} late, "
             f"{history['missing']} missing, {history['extensions']} extensions), {history['meetings']} meetings, "
             f"{marked['submitted']} mark sheets submitted and {marked['draft']} in draft, "
             f"{released['moderated']} results moderated ({released['adjusted']} adjusted), {released['released']} "

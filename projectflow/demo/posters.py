@@ -40,3 +40,46 @@ def add_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) -> di
     services.save_student_declarations(cohort, student, {sessions[1].id: StudentAnswer(
         True, "I sit a resit exam of another module that afternoon (timetable attached to my e-mail).")}, by=student)
     return {"sessions": len(sessions), "staff_answers": answered, "declarations": 1}
+
+
+def add_past_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) -> dict[str, int]:
+    """Last year's poster days, in September past: the sessions set in June, the window open for a
+    month, a few staff unable to come, then the schedule made in the job runner and published in July,
+    with one poster moved by hand as a coordinator would after a phone call."""
+    from datetime import datetime, timezone
+
+    from ..core import clock, jobs
+    from ..extensions import db
+    from ..posters import schedules
+
+    year = cohort.academic_year + 1
+    tuesday = date(year, 9, 13) + timedelta(days=(1 - date(year, 9, 13).weekday()) % 7)
+    with clock.frozen(datetime(year, 6, 2, 9, tzinfo=timezone.utc)):
+        sessions = [services.add_session(cohort, SessionValues(day, starts, ends, tuple(RoomValues(None, n, b)
+                                                                                           for n, b in rooms)),
+                                         by=coordinator)
+                    for day in (tuesday, tuesday + timedelta(days=1)) for starts, ends, rooms in (MORNING, AFTERNOON)]
+        services.open_window(cohort, closes_at=local_deadline(date(year, 6, 30), time(17), cohort.zone),
+                             by=coordinator)
+        staff = sorted((s.member for s in cohort.staff if not s.is_coordinator), key=lambda u: u.id)
+        for person in rng.sample(staff, min(6, len(staff))):
+            services.save_staff_availability(cohort, person, {rng.choice(sessions).id: rng.choice(
+                ["unavailable", "if_needed"])}, by=person)
+        db.session.commit()
+    with clock.frozen(datetime(year, 7, 6, 9, tzinfo=timezone.utc)):
+        schedule = schedules.start_schedule(cohort, by=coordinator, seconds=5)
+        db.session.commit()
+        jobs.run_pending()
+        db.session.refresh(schedule)
+        review = schedules.review(schedule)
+        moved = 0
+        for entry in review.entries:  # the first poster that can go one slot later, as asked on the phone
+            slot = entry.slot
+            later = schedules.Target(slot.session_id, slot.room_id, slot.starts_at + schedules.step_of(schedule))
+            if later.starts_at < slot.session.ends_at and schedules.check_change(schedule, slot.student, later).ok:
+                schedules.change(schedule, slot.student, later, by=coordinator)
+                moved = 1
+                break
+        schedules.publish_schedule(schedule, by=coordinator)
+        db.session.commit()
+    return {"sessions": len(sessions), "placed": len(schedules.slots_of(schedule)), "moved": moved}

@@ -149,6 +149,12 @@ class DecisionForm(FlaskForm):
 class StartScheduleForm(FlaskForm):
     """Make a schedule from the sessions, posters and answers as they are now."""
 
+    seconds = SelectField("Search for up to", coerce=int, default=30, choices=[
+        SelectChoice(5, "5 seconds"), SelectChoice(10, "10 seconds"), SelectChoice(30, "30 seconds"),
+        SelectChoice(60, "1 minute"), SelectChoice(120, "2 minutes")],
+        description="It stops earlier when it proves its schedule the best. Longer searches bring assessors in on "
+                    "fewer days at a faculty's scale.")
+
 
 class PublishScheduleForm(FlaskForm):
     """Publish a schedule: students and assessors are told their slots."""

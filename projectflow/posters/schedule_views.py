@@ -50,7 +50,7 @@ def schedules_page(cohort_id: int):
         status = 422
         if form.validate_on_submit():
             try:
-                schedule = schedules.start_schedule(cohort, by=current_user)
+                schedule = schedules.start_schedule(cohort, by=current_user, seconds=form.seconds.data)
             except DomainError as exc:
                 db.session.rollback()
                 flash(exc.message, "danger")
@@ -60,7 +60,6 @@ def schedules_page(cohort_id: int):
                 return redirect(url_for(".schedule", cohort_id=cohort.id, schedule_id=schedule.id))
     return render_template("posters/schedules.html", cohort=cohort, form=form, schedules=schedules.schedules_of(cohort),
                            labels=schedules.STATE_LABELS, badges=schedules.STATE_BADGES, label=schedules.label,
-                           seconds=schedules.solve_seconds(),
                            problems=services.precheck(cohort),
                            published=schedules.published_schedule(cohort)), status
 
@@ -73,7 +72,8 @@ def schedule(cohort_id: int, schedule_id: int):
     if found.state in (QUEUED, RUNNING, FAILED):
         job = db.session.get(jobs.Job, found.job_id) if found.job_id else None
         return render_template("posters/schedule_progress.html", cohort=cohort, schedule=found, job=job,
-                               label=schedules.label(found), seconds=schedules.solve_seconds())
+                               label=schedules.label(found),
+                               seconds=found.summary.get("seconds") or schedules.solve_seconds())
     return _render_review(cohort, found)
 
 

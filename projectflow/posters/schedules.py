@@ -38,6 +38,7 @@ from .models import (FAILED, PUBLISHED, QUEUED, RUNNING, SOLVED, SUPERSEDED, Pos
 
 JOB_KIND = "poster_schedule"
 DEFAULT_SOLVE_SECONDS = 30
+SOLVE_SECONDS = (5, 10, 30, 60, 120)  # what the coordinator may choose: longer searches find better schedules
 STATE_LABELS = {QUEUED: "Waiting for the job runner", RUNNING: "Being made", SOLVED: "Ready for review",
                 FAILED: "Failed", PUBLISHED: "Published", SUPERSEDED: "Replaced"}
 STATE_BADGES = {QUEUED: "secondary", RUNNING: "info", SOLVED: "primary", FAILED: "danger", PUBLISHED: "success",
@@ -80,11 +81,14 @@ def assessors_of(schedule: PosterSchedule) -> dict[int, tuple[int, ...]]:
 
 # --- making a schedule ----------------------------------------------------------------------------
 
-def start_schedule(cohort: Cohort, *, by: User) -> PosterSchedule:
+def start_schedule(cohort: Cohort, *, by: User, seconds: int | None = None) -> PosterSchedule:
     """Record a schedule and the job that makes it, from the cohort's input as it is now; the job runner
     picks it up once this commits. When a schedule is published, the new one keeps its placements
-    wherever the rules still allow (rescheduling after a change)."""
+    wherever the rules still allow (rescheduling after a change). ``seconds``: how long the scheduler
+    may search (``SOLVE_SECONDS``; the configured default when None)."""
     _require_coordinator(cohort, by)
+    if seconds is not None and seconds not in SOLVE_SECONDS:
+        raise ValidationFailed(f"Choose one of {', '.join(map(str, SOLVE_SECONDS))} seconds.", field="seconds")
     services._lock(cohort)  # one start at a time per cohort: the same form sent twice finds the first running
     busy = db.session.scalar(select(PosterSchedule).where(PosterSchedule.cohort_id == cohort.id,
                                                           PosterSchedule.state.in_((QUEUED, RUNNING))))
@@ -97,7 +101,8 @@ def start_schedule(cohort: Cohort, *, by: User) -> PosterSchedule:
                                 .where(PosterSchedule.cohort_id == cohort.id)) or 0) + 1
     published = published_schedule(cohort)
     schedule = PosterSchedule(cohort_id=cohort.id, number=number, state=QUEUED, problem=problem,
-                              summary={"keeps": published.number if published else None},
+                              summary={"keeps": published.number if published else None,
+                                       "seconds": seconds or solve_seconds()},
                               created_at=clock.now(), created_by_id=by.id)
     db.session.add(schedule)
     db.session.flush()
@@ -126,7 +131,8 @@ def make_schedule(schedule: PosterSchedule, progress=lambda percent, message: No
         before = db.session.scalar(select(PosterSchedule).where(PosterSchedule.cohort_id == schedule.cohort_id,
                                                                 PosterSchedule.number == keeps))
         previous = [_placement(s) for s in slots_of(before)] if before is not None else None
-    result = schedule_posters(problem, time_limit=solve_seconds(), previous=previous,
+    seconds = schedule.summary.get("seconds") or solve_seconds()
+    result = schedule_posters(problem, time_limit=seconds, previous=previous,
                               progress=lambda fraction, message: progress(5 + 90 * fraction, message))
     schedule = db.session.get(PosterSchedule, schedule.id, populate_existing=True)
     if result.status == "error":

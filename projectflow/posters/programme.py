@@ -110,12 +110,16 @@ class Programme:
     anonymous: bool  # the cohort marks anonymously
     zone: str  # "Europe/London"
     zone_hint: str  # "BST, UTC+01:00" at the first session
-    sessions: tuple[SessionProgramme, ...]  # those with a poster, by start
-    empty_sessions: tuple[str, ...]  # labels of the cohort's sessions without a poster in this schedule
+    sessions: tuple[SessionProgramme, ...]  # every session of the cohort, by start (some may have no poster)
     unplaced: tuple[Unplaced, ...]  # coordinators' copies only
     posters: int
     generated_at: datetime  # in the cohort's zone
     filename: str
+
+    @property
+    def busy_sessions(self) -> tuple[SessionProgramme, ...]:
+        """The sessions with a poster: those the programme prints pages for."""
+        return tuple(s for s in self.sessions if s.posters)
 
 
 def has_slots(schedule: PosterSchedule) -> bool:
@@ -189,7 +193,7 @@ def programme(schedule: PosterSchedule, *, public: bool, reader: User | None = N
         by_room[s.room_id].append(Poster(s.board, s.starts_at.astimezone(zone), s.ends_at.astimezone(zone),
                                          student_label(s.student), titles.get(s.student_id, ""),
                                          assessor_names(s.student_id)))
-    shown, empty = [], []
+    shown = []
     for session in sessions:
         rooms = []
         for room in session.rooms:
@@ -200,13 +204,8 @@ def programme(schedule: PosterSchedule, *, public: bool, reader: User | None = N
             rooms.append(RoomProgramme(room.name, room.boards,
                                        tuple(SlotTime(start, end, tuple(ps)) for (start, end), ps in times.items()),
                                        _board_list(room.boards, posters), len(posters)))
-        count = sum(r.posters for r in rooms)
-        label = services.session_label(session, zone)
-        if count:
-            shown.append(SessionProgramme(label, session.starts_at.astimezone(zone), session.ends_at.astimezone(zone),
-                                          tuple(rooms), count))
-        else:
-            empty.append(label)
+        shown.append(SessionProgramme(services.session_label(session, zone), session.starts_at.astimezone(zone),
+                                      session.ends_at.astimezone(zone), tuple(rooms), sum(r.posters for r in rooms)))
     reasons = {u["poster"]: u["reason"] for u in schedule.summary.get("unplaced", [])}
     unplaced = ()
     if unplaced_ids:
@@ -226,7 +225,7 @@ def programme(schedule: PosterSchedule, *, public: bool, reader: User | None = N
         schedule_label=schedules.label(schedule), state=schedule.state, is_draft=is_draft,
         published_at=schedule.published_at.astimezone(zone) if schedule.published_at else None,
         names_shown=not cohort.marks_anonymously or not public, anonymous=cohort.marks_anonymously,
-        zone=cohort.timezone, zone_hint=hint, sessions=tuple(shown), empty_sessions=tuple(empty), unplaced=unplaced,
+        zone=cohort.timezone, zone_hint=hint, sessions=tuple(shown), unplaced=unplaced,
         posters=len(slots), generated_at=clock.now().astimezone(zone),
         filename=(f"{code}-poster-programme.pdf" if public else
                   f"{code}-poster-programme-schedule-{schedule.number}{'-draft' if is_draft else ''}.pdf"))

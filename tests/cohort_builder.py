@@ -38,8 +38,10 @@ from projectflow.milestones import extensions as extension_services, services as
 from projectflow.milestones.models import Extension, Milestone
 from projectflow.people import services as people_services
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, User
+from projectflow.posters import schedules as poster_schedules
 from projectflow.posters import services as poster_services
-from projectflow.posters.models import ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability, PosterSession
+from projectflow.posters.models import (ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability, PosterSchedule,
+                                        PosterSession)
 from projectflow.proposals.models import (Bookmark, Preference, PreferenceList, Project, ProjectComment,
                                           project_co_supervisors)
 from projectflow.submissions.models import Submission
@@ -93,6 +95,7 @@ class Installation:
     coordinators_sheet: MarkSheet | None = None  # the same for a student the coordinator does not mark
     coordinators_agreement: Agreement | None = None
     poster_session: PosterSession | None = None  # the first of last year's poster sessions
+    poster_schedule: PosterSchedule | None = None  # last year's, published
 
 
 def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
@@ -117,6 +120,7 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
     _history(previous, published, past, random.Random(seed + 3))
     poster_session = _poster_days(previous, coordinator, random.Random(seed + 5),
                                   datetime(year, 6, 1, 9, tzinfo=timezone.utc))
+    poster_schedule = _poster_schedule(previous, coordinator, datetime(year, 8, 3, 9, tzinfo=timezone.utc))
     marked_sheet, coordinators_sheet = _marking(previous, coordinator, datetime(year, 9, 20, 9, tzinfo=timezone.utc))
 
     with clock.frozen(datetime(year, 10, 5, 9, tzinfo=timezone.utc)):
@@ -161,7 +165,8 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
         student_before=student_before, cohort=cohort, previous=previous, trial_run=trial,
         published_run=published, compared_run=compared, milestone_now=ahead[0], milestone_before=past[3],
         project=project, sheet=marked_sheet, agreement=agreement_of(marked_sheet), coordinators_sheet=coordinators_sheet,
-        coordinators_agreement=agreement_of(coordinators_sheet), poster_session=poster_session)
+        coordinators_agreement=agreement_of(coordinators_sheet), poster_session=poster_session,
+        poster_schedule=poster_schedule)
     shared = hash_password(PASSWORD)
     for user in (admin, coordinator, supervisor, second_marker, first_student, student_before):
         user.password_hash = shared
@@ -463,12 +468,13 @@ def _poster_days(cohort: Cohort, coordinator: User, rng: random.Random, at: date
     year = cohort.academic_year + 1
     with clock.frozen(at):
         tuesday = date(year, 9, 14) + timedelta(days=(1 - date(year, 9, 14).weekday()) % 7)
+        atrium = min(poster_services.BOARDS[1], max(30, len(cohort.enrolments) // 3))  # room for every poster
         sessions = [poster_services.add_session(cohort, poster_services.SessionValues(
             day, starts, ends, tuple(poster_services.RoomValues(None, name, boards) for name, boards in rooms)),
             by=coordinator)
             for day in (tuesday, tuesday + timedelta(days=1))
-            for starts, ends, rooms in ((time(10), time(12, 30), (("Atrium", 30), ("Room 2.14", 12))),
-                                        (time(14), time(16, 30), (("Atrium", 30),)))]
+            for starts, ends, rooms in ((time(10), time(12, 30), (("Atrium", atrium), ("Room 2.14", 12))),
+                                        (time(14), time(16, 30), (("Atrium", atrium),)))]
         poster_services.open_window(cohort, closes_at=datetime(year, 7, 31, 16, tzinfo=timezone.utc), by=coordinator)
         mail.discard_queued()
         rows, audits = [], []
@@ -494,6 +500,19 @@ def _poster_days(cohort: Cohort, coordinator: User, rng: random.Random, at: date
     _insert(AuditEvent, audits)
     db.session.commit()
     return sessions[0]
+
+
+def _poster_schedule(cohort: Cohort, coordinator: User, at: datetime) -> PosterSchedule:
+    """Last year's poster schedule, made by the scheduler (a short search) and published in August."""
+    with clock.frozen(at):
+        schedule = poster_schedules.start_schedule(cohort, by=coordinator, seconds=5)
+        db.session.commit()
+        poster_schedules.make_schedule(schedule)
+        db.session.commit()
+        poster_schedules.publish_schedule(schedule, by=coordinator)
+        mail.discard_queued()
+        db.session.commit()
+    return schedule
 
 
 def _marking(cohort: Cohort, coordinator: User, at: datetime) -> tuple[MarkSheet, MarkSheet]:

@@ -66,12 +66,15 @@ def published_schedule(cohort: Cohort) -> PosterSchedule | None:
 
 
 def slots_of(schedule: PosterSchedule) -> list[PosterSlot]:
-    """The schedule's slots by start, room and board, with their sessions, rooms and students."""
+    """The schedule's slots by start, room and board, with their sessions, rooms and students, as the
+    database holds them now (a change waits for the cohort's lock, then reads what the one before it
+    wrote, over what this request read before)."""
     return list(db.session.scalars(
         select(PosterSlot).join(PosterRoom, PosterSlot.room_id == PosterRoom.id)
         .where(PosterSlot.schedule_id == schedule.id)
         .options(selectinload(PosterSlot.session), selectinload(PosterSlot.room))
-        .order_by(PosterSlot.starts_at, PosterRoom.name, PosterSlot.board)))
+        .order_by(PosterSlot.starts_at, PosterRoom.name, PosterSlot.board)
+        .execution_options(populate_existing=True)))
 
 
 def assessors_of(schedule: PosterSchedule) -> dict[int, tuple[int, ...]]:

@@ -173,7 +173,7 @@ def build() -> Scenario:
            "people_import_id": people_import.id, "sheet_id": sheet.id, "component_id": components["report"].id,
            "agreement_id": agreement.id, "batch_id": feedback_batch.id,
            "poster_session_id": poster_session.id, "poster_declaration_id": poster_declaration.id,
-           "poster_schedule_id": poster_schedule.id,
+           "poster_schedule_id": poster_schedule.id, "poster_room_id": poster_session.rooms[0].id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

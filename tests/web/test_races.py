@@ -41,6 +41,7 @@ from projectflow.matching import services as matching
 from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline_services
 from projectflow.people.models import PasswordReset, User
+from projectflow.posters import schedules as poster_schedules
 from projectflow.posters import services as posters
 from projectflow.supervision import services as meetings
 from tests.conftest import TEST_DATABASE_URL
@@ -313,6 +314,17 @@ class World:
         return posters.answers_of(self.cohort, self.student)[session.id]
 
     @cached_property
+    def poster_schedule(self):
+        """A poster schedule of the published allocation, made by the job runner, ready for review."""
+        self.published, self.poster_session  # noqa: B018
+        schedule = poster_schedules.start_schedule(self.cohort, by=self.coordinator, seconds=5)
+        db.session.commit()
+        assert jobs.run_pending() == 1
+        db.session.refresh(schedule)
+        assert schedule.state == "solved", schedule.error
+        return schedule
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -402,6 +414,28 @@ def _other_marker(w):
     current = db.session.scalar(select(second_markers.MarkerAssignment.marker_id)
                                 .where(second_markers.MarkerAssignment.allocation_id == allocation.id))
     return next(u.id for u in (w.poe, w.kim, w.lee) if u.id not in (current, allocation.supervisor_id))
+
+
+def _schedule_page(w) -> str:
+    return f"/cohorts/{w.cohort.id}/posters/schedules/{w.poster_schedule.id}"
+
+
+def _free_slot(w) -> str:
+    """A room and slot of the session where Ann's poster may go (the change form's value)."""
+    room = w.poster_session.rooms[0]
+    for k in range(7, -1, -1):
+        target = poster_schedules.target_from(w.poster_schedule, f"{room.id}-{k}")
+        mine = next(s for s in poster_schedules.slots_of(w.poster_schedule) if s.student_id == w.student.id)
+        if target.starts_at != mine.starts_at and poster_schedules.check_change(w.poster_schedule, w.student,
+                                                                                target).ok:
+            return f"{room.id}-{k}"
+    raise AssertionError("no free slot for Ann's poster")
+
+
+def _moved_once(w) -> None:
+    slots = poster_schedules.slots_of(w.poster_schedule)
+    assert [s.is_moved for s in slots if s.student_id == w.student.id] == [True]
+    assert poster_schedules.standing(w.poster_schedule).problems == []
 
 
 def _move_target(w):
@@ -646,6 +680,13 @@ CASES: dict[str, Case] = {
         as_("coordinator"), lambda w: (w.poster_declaration, f"/cohorts/{w.cohort.id}/posters/declarations")[1],
         action=lambda w: f"/cohorts/{w.cohort.id}/posters/declarations/{w.poster_declaration.id}", press="Accept",
         fill=sets(note="Enjoy the day.")),
+    "/cohorts/<int:cohort_id>/posters/schedules": Case(
+        as_("coordinator"), lambda w: (w.published, w.poster_session, f"/cohorts/{w.cohort.id}/posters/schedules")[2]),
+    "/cohorts/<int:cohort_id>/posters/schedules/<int:schedule_id>/change": Case(
+        as_("coordinator"), lambda w: f"{_schedule_page(w)}?student={w.student.id}",
+        action=lambda w: _schedule_page(w) + "/change", fill=sets(target=_free_slot), final=_moved_once),
+    "/cohorts/<int:cohort_id>/posters/schedules/<int:schedule_id>/publish": Case(
+        as_("coordinator"), _schedule_page, action=lambda w: _schedule_page(w) + "/publish"),
     "/cohorts/<int:cohort_id>/posters/availability": Case(
         as_("lee"), lambda w: (w.poster_window, f"/cohorts/{w.cohort.id}/posters/availability")[1],
         fill=lambda w, form: form.check(f"s{w.poster_session.id}", "unavailable")),

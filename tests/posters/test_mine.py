@@ -333,3 +333,19 @@ def test_the_home_pages_lead_to_the_slots_once_published(client, login, allocate
     publish(schedule, c.coordinator)
     assert href(client.get("/student").get_data(as_text=True), "Your poster slot") == mine
     assert href(switch(client, login, c.poe).get("/staff").get_data(as_text=True), "Posters you assess") == mine
+
+
+def test_the_email_of_a_publication_leads_to_the_persons_slots(client, login, allocated, poster_days, smtp_server):
+    c = allocated
+    ann = c.students[0]
+    schedule = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(schedule, by=c.coordinator)
+    db.session.commit()
+    smtp_server.wait_for(len(c.students) + 3)
+    [message] = [m for m in smtp_server.messages if m["To"] == ann.email]
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"https?://\S+/posters/mine\b", body).group(0)
+    assert link == f"{BASE}/cohorts/{c.cohort.id}/posters/mine"
+    slot = slot_of(schedule, ann)
+    text = main_text(page(login(ann), c.cohort))
+    assert f"Room {slot.room.name} Board {slot.board}" in text and f"board {slot.board}" in body

@@ -66,6 +66,9 @@ def _pages() -> list[Page]:
         Page("student last year", "meeting log", lambda i: f"{P(i)}/meetings"),
         Page("student last year", "my results", lambda i: f"{P(i)}/my-results"),
         Page("student last year", "poster availability", lambda i: f"{P(i)}/posters/availability"),
+        Page("student last year", "my poster slot", lambda i: f"{P(i)}/posters/mine"),
+        Page("student last year", "my poster slot (.ics)", lambda i: f"{P(i)}/posters/mine.ics"),
+        Page("student last year", "calendar feed", lambda i: "/calendar"),
         Page("student last year", "notifications", lambda i: "/notifications"),
     ]
     for persona in ("supervisor", "second marker"):
@@ -80,6 +83,9 @@ def _pages() -> list[Page]:
             Page(persona, "progress export last year", lambda i: f"{P(i)}/progress.xlsx"),
             Page(persona, "supervision last year", lambda i: f"{P(i)}/meetings/supervision"),
             Page(persona, "poster availability last year", lambda i: f"{P(i)}/posters/availability"),
+            Page(persona, "posters I assess last year", lambda i: f"{P(i)}/posters/mine"),
+            Page(persona, "posters I assess last year (.ics)", lambda i: f"{P(i)}/posters/mine.ics"),
+            Page(persona, "calendar feed", lambda i: "/calendar"),
             Page(persona, "notifications", lambda i: "/notifications"),
         ]
     pages.append(Page("supervisor", "project", lambda i: f"/projects/{i.project.id}"))

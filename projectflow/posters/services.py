@@ -25,8 +25,8 @@ from ..extensions import db
 from ..matching.models import SECOND, Allocation, MarkerAssignment
 from ..matching.services import published_run
 from ..people.models import User
-from .models import (ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability, PanelMember,
-                     PosterRoom, PosterSession, PosterSettings)
+from .models import (ACCEPTED, DECLARED, IF_NEEDED, PUBLISHED, REFUSED, UNAVAILABLE, Availability, PanelMember,
+                     PosterRoom, PosterSchedule, PosterSession, PosterSettings, PosterSlot)
 
 SLOT_MINUTES = (5, 240)  # the model's CHECK
 MAX_PER_SESSION = (1, 50)
@@ -285,6 +285,7 @@ def update_session(session: PosterSession, values: SessionValues, *, by: User) -
     session = _still_there(session)
     starts_at, ends_at = _check_session(cohort, values, session=session)
     rooms = _check_rooms(values.rooms, session)
+    _keep_published(session, starts_at, ends_at, rooms)
     before = _snapshot(session)
     session.starts_at, session.ends_at = starts_at, ends_at
     by_id = {r.id: r for r in session.rooms}
@@ -316,6 +317,11 @@ def remove_session(session: PosterSession, *, by: User) -> int:
     _require_coordinator(cohort, by)
     _lock(cohort)
     session = _still_there(session)
+    used = _published_slots(session)
+    if used:
+        raise InvalidState(f"The published poster schedule has {counted(len(used), 'poster')} in this session, whose "
+                           "students and assessors were told: move them to other sessions on the schedule's page "
+                           "first, then remove it.")
     answers = answers_for(session)
     audit.record("posters.session_removed", session, actor=by, cohort=cohort,
                  summary=f"Removed the poster session of {session_label(session, cohort.zone)}"
@@ -325,6 +331,33 @@ def remove_session(session: PosterSession, *, by: User) -> int:
     db.session.delete(session)
     db.session.flush()
     return answers
+
+
+def _published_slots(session: PosterSession) -> list[PosterSlot]:
+    """The slots of the cohort's published schedule in ``session``."""
+    return list(db.session.scalars(select(PosterSlot).join(PosterSchedule).where(
+        PosterSlot.session_id == session.id, PosterSchedule.state == PUBLISHED)))
+
+
+def _keep_published(session: PosterSession, starts_at: datetime, ends_at: datetime, rooms: list[RoomValues]) -> None:
+    """Refuse a change of a session that would take a published poster's slot, room or board away: the
+    students and assessors were told them. (A schedule not yet published is checked again on its page.)"""
+    used = _published_slots(session)
+    if not used:
+        return
+    if (starts_at, ends_at) != (session.starts_at, session.ends_at):
+        raise InvalidState(f"The published poster schedule has {counted(len(used), 'poster')} in this session at "
+                           "times people were told: keep its times, or move those posters to another session first.",
+                           field="starts")
+    boards = {r.id: r.boards for r in rooms if r.id is not None}
+    for slot in used:
+        if slot.room_id not in boards:
+            raise InvalidState(f"The published poster schedule has posters in {slot.room.name}: keep the room, or move "
+                               "its posters first.", field="rooms")
+        if slot.board > boards[slot.room_id]:
+            highest = max(s.board for s in used if s.room_id == slot.room_id)
+            raise InvalidState(f"The published poster schedule uses board {highest} of {slot.room.name}: keep at "
+                               f"least {highest} boards there, or move those posters first.", field="rooms")
 
 
 def _still_there(obj):

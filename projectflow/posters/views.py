@@ -159,17 +159,21 @@ def edit_session(cohort_id: int, session_id: int):
     cohort = _cohort(cohort_id, manage=True)
     session = _session(cohort, session_id)
     form = session_form(session)
+    status = 200
     if form.validate_on_submit():
         try:
             services.update_session(session, form.values(), by=current_user)
         except DomainError as exc:
             db.session.rollback()
             _show(form, exc)
+            status = exc.status_code
         else:
             db.session.commit()
             flash(f"Session of {services.session_label(session, cohort.zone)} saved.", "success")
             return _back(cohort, "sessions")
-    return _render_session(cohort, session, form, status=422 if form.errors else 200)
+    elif form.is_submitted():
+        status = 422
+    return _render_session(cohort, session, form, status=status)
 
 
 @bp.post("/cohorts/<int:cohort_id>/posters/sessions/<int:session_id>/remove")
@@ -181,7 +185,13 @@ def remove_session(cohort_id: int, session_id: int):
     if not form.validate_on_submit():
         return _render_session(cohort, session, session_form(session, formdata=None, fill=True), form, 422)
     label = services.session_label(session, cohort.zone)
-    answers = services.remove_session(session, by=current_user)
+    try:
+        answers = services.remove_session(session, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Not removed: {exc.message}", "danger")
+        return _render_session(cohort, session, session_form(session, formdata=None, fill=True), form,
+                               exc.status_code)
     db.session.commit()
     flash(f"Session of {label} removed" + (f", with {answers} availability answer(s) for it." if answers else "."),
           "success")

@@ -3,7 +3,8 @@ now, changed by hand with the validator's checks, published to the people concer
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from projectflow.extensions import db
 from projectflow.posters import schedules, services
 from projectflow.posters.models import FAILED, PUBLISHED, QUEUED, SOLVED, SUPERSEDED, PosterSchedule, PosterSlot
 from projectflow.posters.schedules import Target
+from projectflow.posters.services import RoomValues, SessionValues
 from tests.forms import get_form
 from tests.html import flashes, main_text
 
@@ -318,3 +320,40 @@ def test_only_the_cohorts_coordinators_see_its_schedules(allocated, poster_days,
         for path in ("", f"/{schedule.id}", f"/{schedule.id}/assessors", f"/{schedule.id}/problem.json",
                      f"/{schedule.id}/progress"):
             assert client.get(f"/cohorts/{c.cohort.id}/posters/schedules{path}").status_code == 403, (person, path)
+
+
+def test_a_session_of_the_published_schedule_keeps_its_times_rooms_and_boards(allocated, poster_days, login):
+    c = allocated
+    morning, afternoon = poster_days
+    schedule = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(schedule, by=c.coordinator)
+    db.session.commit()
+    used = [s for s in schedules.slots_of(schedule)]
+    session = used[0].session
+    room = used[0].room
+    highest = max(s.board for s in used if s.room_id == room.id)
+    rows = tuple(RoomValues(r.id, r.name, r.boards) for r in session.rooms)
+    local = session.starts_at.astimezone(c.cohort.zone)
+    values = SessionValues(local.date(), local.time(), session.ends_at.astimezone(c.cohort.zone).time(), rows)
+    with pytest.raises(InvalidState, match="times people were told"):
+        services.update_session(session, replace(values, starts=time(9)), by=c.coordinator)
+    db.session.rollback()
+    fewer = tuple(RoomValues(r.id, r.name, highest - 1 if r.id == room.id else r.boards) for r in rows)
+    if highest > 1:
+        with pytest.raises(InvalidState, match=f"uses board {highest} of {room.name}"):
+            services.update_session(session, replace(values, rooms=fewer), by=c.coordinator)
+        db.session.rollback()
+    without = tuple(r for r in rows if r.id != room.id) + (RoomValues(None, "Library", 5),)
+    with pytest.raises(InvalidState, match=f"has posters in {room.name}"):
+        services.update_session(session, replace(values, rooms=without), by=c.coordinator)
+    db.session.rollback()
+    # More boards, or a room added, is fine.
+    services.update_session(session, replace(values, rooms=rows + (RoomValues(None, "Library", 5),)), by=c.coordinator)
+    db.session.commit()
+    # Removing it, through the page, is refused with the reason; the session stays.
+    client = login(c.coordinator, role="coordinator")
+    page = f"/cohorts/{c.cohort.id}/posters/sessions/{session.id}"
+    refused = get_form(client, page, action=f"{page}/remove").check("confirm").submit(client)
+    assert refused.status_code == 409
+    assert "Not removed: The published poster schedule has" in flashes(refused.get_data(as_text=True))[0]
+    assert db.session.get(type(session), session.id) is not None

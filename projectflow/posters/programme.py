@@ -167,8 +167,8 @@ def _board_list(boards: int, posters: list[Poster]) -> tuple[BoardLine, ...]:
 def programme(schedule: PosterSchedule, *, public: bool, reader: User | None = None) -> Programme:
     """The programme of ``schedule``: ``public`` for the cohort's published programme (students as a
     reader who knows nobody sees them, no unplaced posters), else the coordinators' copy as ``reader``
-    sees it. A fixed number of queries, however many posters (slots 3, sessions 2, people 1, candidate
-    numbers 1, project titles 2, and the reader's supervision at most 1)."""
+    sees it. A fixed number of queries, however many posters: nine (slots 3, sessions 2, people 1,
+    candidate numbers 1, project titles 2), and one more for the reasons of posters without a slot."""
     cohort = schedule.cohort
     zone = cohort.zone
     slots = schedules.slots_of(schedule)

@@ -13,7 +13,6 @@ The engine names people ``u<user id>``, posters ``P<student id>``, sessions ``S<
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from ..solvers.posters import Placement, Schedule, schedule_posters, standing_sc
 from ..solvers.posters_io import poster_problem_from_dict
 from ..solvers.problem import ProblemError
 from . import services
+from .services import Names
 from .models import (FAILED, PUBLISHED, QUEUED, RUNNING, SOLVED, SUPERSEDED, PosterRoom, PosterSchedule,
                      PosterSession, PosterSlot)
 
@@ -202,30 +202,6 @@ jobs.register(JOB_KIND, _run_job, _run_failed)
 
 
 # --- names for the engine's identifiers ------------------------------------------------------------
-
-_IDENT = re.compile(r"'?\b([uPSR])(\d+)\b'?")
-
-
-class Names:
-    """The engine's identifiers in people's words: ``u12`` is Dr Lee, ``P40`` Ann Student's poster,
-    ``S3`` the session of Tue 14 Sep 10:00, ``R7`` the Atrium."""
-
-    def __init__(self, cohort: Cohort, problem: dict, sessions: list[PosterSession] | None = None):
-        sessions = services.sessions_of(cohort) if sessions is None else sessions
-        people = {int(q[1:]) for p in problem.get("posters", []) for q in (*p["assessors"], p.get("student") or "u0")}
-        users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people)))}
-        zone = cohort.zone
-        self.labels = {("u", uid): u.name for uid, u in users.items()}
-        self.labels |= {("P", uid): f"{u.name}'s poster" for uid, u in users.items()}
-        self.labels |= {("S", s.id): f"{s.starts_at.astimezone(zone):%a %d %b %H:%M}" for s in sessions}
-        self.labels |= {("R", r.id): r.name for s in sessions for r in s.rooms}
-
-    def __call__(self, text: str) -> str:
-        return _IDENT.sub(lambda m: self.labels.get((m.group(1), int(m.group(2))), m.group(0)), text)
-
-    def poster(self, ident: str) -> str:
-        return self.labels.get(("P", int(ident[1:])), ident)
-
 
 # --- the schedule as it stands --------------------------------------------------------------------
 

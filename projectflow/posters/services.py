@@ -9,6 +9,7 @@ change. Times are the cohort's wall-clock times (a session from 10:00 to 12:00 L
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -25,6 +26,8 @@ from ..extensions import db
 from ..matching.models import SECOND, Allocation, MarkerAssignment
 from ..matching.services import published_run
 from ..people.models import User
+from ..solvers.posters import precheck as solver_precheck
+from ..solvers.posters_io import poster_problem_from_dict
 from .models import (ACCEPTED, DECLARED, IF_NEEDED, PUBLISHED, REFUSED, UNAVAILABLE, Availability, PanelMember,
                      PosterRoom, PosterSchedule, PosterSession, PosterSettings, PosterSlot)
 
@@ -656,14 +659,16 @@ def person_id(user: User | int) -> str:
     return f"u{user if isinstance(user, int) else user.id}"
 
 
-def problem_file(cohort: Cohort) -> dict:
+def problem_file(cohort: Cohort, *, sessions: list[PosterSession] | None = None,
+                 found: list[Poster] | None = None) -> dict:
     """The scheduler's input, in the file format of ``projectflow schedule-posters`` (issue 13):
     sessions ``S<id>`` with rooms ``R<id>`` (times with the cohort's UTC offset), posters ``P<student
     id>`` with their assessors and student as ``u<user id>``, and the unavailable and "if needed"
     answers that count, of the people on a poster (the file names nobody else)."""
     settings = settings_of(cohort)
     zone = cohort.zone
-    found = posters(cohort)
+    found = posters(cohort) if found is None else found
+    sessions = sessions_of(cohort) if sessions is None else sessions
     people = {person_id(p.student) for p in found} | {person_id(a) for p in found for a in p.assessors}
     pairs: dict[str, list[dict]] = {UNAVAILABLE: [], IF_NEEDED: []}
     for row in _accepted(cohort):
@@ -675,7 +680,7 @@ def problem_file(cohort: Cohort) -> dict:
         "sessions": [{"id": f"S{s.id}", "start": s.starts_at.astimezone(zone).isoformat(),
                       "end": s.ends_at.astimezone(zone).isoformat(),
                       "rooms": [{"id": f"R{r.id}", "boards": r.boards} for r in s.rooms]}
-                     for s in sessions_of(cohort)],
+                     for s in sessions],
         "posters": [{"id": f"P{p.student.id}", "assessors": [person_id(a) for a in p.assessors],
                      "student": person_id(p.student)} for p in found],
         "unavailable": pairs[UNAVAILABLE],
@@ -686,13 +691,14 @@ def problem_file(cohort: Cohort) -> dict:
 def precheck(cohort: Cohort, *, sessions: list[PosterSession] | None = None,
              found: list[Poster] | None = None) -> list[str]:
     """Sentences for the coordinator about what stops a complete schedule, found before any solving:
-    too few boards for the posters, an assessor with more posters than slots in the sessions they can
-    come to, a poster whose people share no session. Necessary conditions only: the scheduler checks
-    the rest. Empty when nothing is found. (``sessions`` and ``found``: when the caller has them.)"""
+    what is missing (sessions, posters, whole slots), then the scheduler's own pre-check
+    (``solvers.posters.precheck``) in people's words: every poster whose people share no session, and
+    every group of posters needing more boards, or more of one person's slots, than there are.
+    Necessary conditions only: the scheduler finds the rest. Empty when nothing is found.
+    (``sessions`` and ``found``: when the caller has them.)"""
     settings = settings_of(cohort)
     sessions = sessions_of(cohort) if sessions is None else sessions
     found = posters(cohort) if found is None else found
-    zone = cohort.zone
     problems = []
     if not sessions:
         problems.append("No poster session yet: add the days, times and rooms of the poster sessions.")
@@ -702,49 +708,24 @@ def precheck(cohort: Cohort, *, sessions: list[PosterSession] | None = None,
                         "The published allocation has no students: there is no poster to schedule.")
     if not sessions or not found:
         return problems
-    slots = {s.id: slots_in(s, settings.slot_minutes) for s in sessions}
     for s in sessions:
-        if slots[s.id] == 0:
-            problems.append(f"The session of {session_label(s, zone)} is shorter than one slot of "
+        if slots_in(s, settings.slot_minutes) == 0:
+            problems.append(f"The session of {session_label(s, cohort.zone)} is shorter than one slot of "
                             f"{settings.slot_minutes} minutes: lengthen it or shorten the slots.")
-    usable = [s for s in sessions if slots[s.id] > 0]
-    boards = sum(r.boards for s in usable for r in s.rooms)
-    if len(found) > boards:
-        problems.append(f"{counted(len(found), 'poster')} but {counted(boards, 'board-session')} (a board holds one "
-                        f"poster per session): at least {len(found) - boards} cannot be placed. Add rooms, boards or "
-                        "sessions.")
-    away: dict[int, set[int]] = {}
-    for row in _accepted(cohort):
-        if row.kind == UNAVAILABLE:
-            away.setdefault(row.user_id, set()).add(row.session_id)
-    load: dict[int, int] = {}
-    people: dict[int, User] = {}
-    for p in found:
-        for a in p.assessors:
-            load[a.id] = load.get(a.id, 0) + 1
-            people[a.id] = a
-    for uid in sorted(load, key=lambda u: people[u].name.lower()):
-        free = [s for s in usable if s.id not in away.get(uid, set())]
-        room = sum(min(settings.max_per_assessor_per_session, slots[s.id]) for s in free)
-        if load[uid] > room:
-            where = (f"can come to {counted(len(free), 'session')} with room for {room} (at most "
-                     f"{settings.max_per_assessor_per_session} per session)" if free else "cannot come to any session")
-            problems.append(f"{people[uid].name} assesses {counted(load[uid], 'poster')} but {where}: at least "
-                            f"{load[uid] - room} cannot be placed.")
-    short = {s.id: f"{s.starts_at.astimezone(zone):%a %d %b %H:%M}" for s in usable}
-    impossible = []
-    for p in found:
-        everyone = (*p.assessors, p.student)
-        if any(all(s.id not in away.get(q.id, set()) for q in everyone) for s in usable):
-            continue
-        detail = "; ".join(f"{q.name} cannot come to {', '.join(short[s.id] for s in usable if s.id in away[q.id])}"
-                           for q in everyone if away.get(q.id, set()) & set(short))
-        impossible.append(f"{p.student.name}'s poster: its assessors and student share no session ({detail}).")
+    problem = problem_file(cohort, sessions=sessions, found=found)
+    checked = solver_precheck(poster_problem_from_dict(problem))
+    names = Names(cohort, problem, sessions)
+    problems += [names(issue.message) for issue in checked.capacity]
+    impossible = [f"{names.poster(u.poster)}: {_lower_first(names(u.reason))}" for u in checked.impossible]
     problems += impossible[:NAMED_IMPOSSIBLE]
     if len(impossible) > NAMED_IMPOSSIBLE:
         more = counted(len(impossible) - NAMED_IMPOSSIBLE, "more poster", "more posters")
         problems.append(f"… and {more} whose people share no session.")
     return problems
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 @dataclass(frozen=True)
@@ -797,3 +778,29 @@ def candidate_numbers(cohort: Cohort, user_ids: list[int]) -> dict[int, str]:
 def assessed_by(cohort: Cohort, person: User) -> int:
     """How many posters ``person`` assesses (as supervisor, published second marker or panel member)."""
     return sum(1 for p in posters(cohort) if person.id in {a.id for a in p.assessors})
+
+
+# --- the engine's identifiers in people's words ---------------------------------------------------
+
+_IDENT = re.compile(r"'?\b([uPSR])(\d+)\b'?")
+
+
+class Names:
+    """The engine's identifiers in people's words: ``u12`` is Dr Lee, ``P40`` Ann Student's poster,
+    ``S3`` the session of Tue 14 Sep 10:00, ``R7`` the Atrium."""
+
+    def __init__(self, cohort: Cohort, problem: dict, sessions: list[PosterSession] | None = None):
+        sessions = sessions_of(cohort) if sessions is None else sessions
+        people = {int(q[1:]) for p in problem.get("posters", []) for q in (*p["assessors"], p.get("student") or "u0")}
+        users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(people)))}
+        zone = cohort.zone
+        self.labels = {("u", uid): u.name for uid, u in users.items()}
+        self.labels |= {("P", uid): f"{u.name}'s poster" for uid, u in users.items()}
+        self.labels |= {("S", s.id): f"{s.starts_at.astimezone(zone):%a %d %b %H:%M}" for s in sessions}
+        self.labels |= {("R", r.id): r.name for s in sessions for r in s.rooms}
+
+    def __call__(self, text: str) -> str:
+        return _IDENT.sub(lambda m: self.labels.get((m.group(1), int(m.group(2))), m.group(0)), text)
+
+    def poster(self, ident: str) -> str:
+        return self.labels.get(("P", int(ident[1:])), ident)

@@ -386,8 +386,8 @@ def _board_issues(index: _Index) -> tuple[CapacityIssue, ...]:
         names = [s for s in index.usable if t & bit[s]]
         room = sum(index.boards[s] for s in names)
         if t == full:
-            message = (f"{len(posters)} posters but only {room} boards in all sessions: at least {excess} "
-                       f"cannot be placed.")
+            message = (f"{len(posters)} posters but only {room} board{'s' if room != 1 else ''} in all sessions: at "
+                       f"least {excess} cannot be placed.")
         else:
             message = (f"{len(posters)} posters can only go to {'session' if len(names) == 1 else 'sessions'} "
                        f"{', '.join(names)}, which {'holds' if len(names) == 1 else 'hold'} {room} boards "
@@ -418,7 +418,7 @@ def _person_issues(index: _Index) -> tuple[CapacityIssue, ...]:
                     if person in assessors else "one poster a slot")
             issues.append(CapacityIssue(
                 f"{person} is on {len(mine)} posters but can be at most {most} in the sessions those posters "
-                f"can go to (" + ", ".join(f"{s} {n}" for s, n in per.items()) + f": {rule}): at least "
+                f"can go to (" + ", ".join(f"{n} in {s}" for s, n in per.items()) + f"; {rule}): at least "
                 f"{len(mine) - most} cannot be placed.", tuple(mine), len(mine) - most))
     return tuple(issues[:_MAX_CAPACITY_ISSUES])
 

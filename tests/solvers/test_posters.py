@@ -140,7 +140,7 @@ def test_at_most_the_maximum_per_assessor_per_session():
     assert schedule.status == "partial" and len(schedule.placements) == 2
     [left] = schedule.unplaced
     assert left.reason == ("t1 is on 3 posters but can be at most 2 in the sessions those posters can go to "
-                           "(S1 2: one poster a slot, at most 2 a session): at least 1 cannot be placed.")
+                           "(2 in S1; one poster a slot, at most 2 a session): at least 1 cannot be placed.")
 
 
 def test_more_posters_than_boards():

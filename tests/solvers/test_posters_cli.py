@@ -79,7 +79,7 @@ def test_too_few_boards_exit_2_naming_the_capacity(run):
     result, written = run(data)
 
     assert result.exit_code == 2
-    sentence = "2 posters but only 1 boards in all sessions: at least 1 cannot be placed."
+    sentence = "2 posters but only 1 board in all sessions: at least 1 cannot be placed."
     assert written["warnings"] == [sentence] and written["unplaced"][0]["reason"] == sentence
     assert sentence in result.output
 

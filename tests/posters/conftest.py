@@ -44,6 +44,11 @@ def _mail(smtp_server):
 
 @pytest.fixture
 def allocated(make, cohort, coordinator) -> Poster:
+    return build_allocated(make, cohort, coordinator)
+
+
+def build_allocated(make, cohort, coordinator) -> Poster:
+    """The cohort of this module's docstring (the browser tests build it too)."""
     with clock.frozen(datetime(2026, 11, 20, 9, tzinfo=timezone.utc)):
         cohort.min_preferences = 1
         db.session.commit()

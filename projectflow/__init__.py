@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .people.views import bp as people_bp
     from .posters.views import bp as posters_bp
     from .proposals.views import bp as proposals_bp
+    from .reminders.views import bp as reminders_bp
     from .feedback.views import bp as feedback_bp
     from .feeds.views import bp as feeds_bp
     from .submissions.archive_views import bp as archives_bp
@@ -56,6 +57,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (home_bp, people_bp, cohorts_bp, proposals_bp, matching_bp, milestones_bp, meetings_bp,
                       submissions_bp, archives_bp, assessment_bp, feedback_bp, posters_bp,
-                      feeds_bp, audit_bp):
+                      feeds_bp, audit_bp, reminders_bp):
         app.register_blueprint(blueprint)
     return app

@@ -67,6 +67,10 @@ class Cohort(db.Model):
     # candidate number. The supervisor knows their own student whatever this says.
     marks_anonymously: Mapped[bool] = mapped_column(default=True, server_default=true())
 
+    # Reminders (issue 14): days before each deadline a student is reminded, largest first.
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [14, 7, 2, 1],
+                                                     server_default='[14, 7, 2, 1]')
+
     enrolments: Mapped[list[Enrolment]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="Enrolment.id"
     )

@@ -1,5 +1,7 @@
-"""E-mail: messages are built from templates, queued on the database session and sent only after the
-transaction commits, so nobody is told about a change that was rolled back.
+"""E-mail: messages are built from templates and written to the outbox (``core.outbox``) in the
+transaction of the change they report: nobody is told about a change that was rolled back, and a
+message the mail server refused is tried again rather than lost. Right after the commit the request
+delivers what it wrote; the ``projectflow scheduler`` delivers anything left.
 
 Backends (``MAIL_BACKEND``): ``file`` writes ``.eml`` files to ``instance/mail/`` (development),
 ``smtp`` sends through ``MAIL_SERVER``, ``blocked`` refuses (the test suite's default, so nothing is
@@ -18,11 +20,11 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from . import clock
+from . import clock, outbox
 
 log = logging.getLogger(__name__)
 _OUTBOX = "projectflow_outbox"
@@ -50,14 +52,25 @@ def build(to: str, subject: str, template: str, **context) -> EmailMessage:
     return msg
 
 
-def queue(message: EmailMessage) -> None:
-    """Send ``message`` once the current transaction commits."""
-    db.session.info.setdefault(_OUTBOX, []).append(message)
+def queue(message: EmailMessage, *, key: str | None = None, kind: str = "message", user_id: int | None = None,
+          cohort_id: int | None = None) -> bool:
+    """Put ``message`` in the outbox in the current transaction, to be sent once it commits. ``key``
+    makes it once-only (a reminder); by default a message is its own (its Message-ID). False when a
+    message with that key was put there before."""
+    row_id = outbox.put(message, key=key or f"message:{message['Message-ID']}", kind=kind, user_id=user_id,
+                        cohort_id=cohort_id)
+    if row_id is not None:
+        db.session.info.setdefault(_OUTBOX, []).append(row_id)
+    return row_id is not None
 
 
 def discard_queued() -> int:
-    """Drop the messages queued in this transaction (the demo generator's history is not mailed)."""
-    return len(db.session.info.pop(_OUTBOX, []))
+    """Take back the messages put in the outbox in this transaction (the demo generator's history is
+    not mailed)."""
+    ids = db.session.info.pop(_OUTBOX, [])
+    if ids:
+        db.session.execute(delete(outbox.OutboxMessage).where(outbox.OutboxMessage.id.in_(ids)))
+    return len(ids)
 
 
 def send_now(message: EmailMessage) -> None:
@@ -85,14 +98,13 @@ def send_now(message: EmailMessage) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _send_queued(session: Session) -> None:
-    messages = session.info.pop(_OUTBOX, [])
-    for message in messages:
-        try:
-            send_now(message)
-        except (smtplib.SMTPException, OSError):
-            # The change is committed; a mail server being down must not turn it into an error page.
-            # The reminders issue replaces this with a persistent outbox that retries.
-            log.exception("could not send e-mail %r to %s", message["Subject"], message["To"])
+    """Deliver the rows this transaction wrote, on a session of its own (the committed one may not
+    run SQL here). A row the mail server refuses stays queued, with its reason, for the scheduler."""
+    ids = session.info.pop(_OUTBOX, [])
+    if not ids:
+        return
+    with Session(session.get_bind()) as own:
+        outbox.deliver(send_now, ids, session=own)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -40,7 +40,8 @@ def notify(people: Iterable, message: str, *, link: str | None = None, cohort=No
                                     message=message, link=link, created_at=now))
         if email:
             mail.queue(mail.build(person.email, subject or "projectflow: " + shortened(message, 60), "notification",
-                                  person=person, message=message, link=link))
+                                  person=person, message=message, link=link),
+                       kind="notice", user_id=person.id, cohort_id=getattr(cohort, "id", None))
     return len(told)
 
 

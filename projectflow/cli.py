@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -131,6 +132,19 @@ def scheduler_command(once: bool, interval: float):
     # One tick at a time (max_instances=1): a long job delays the next look instead of overlapping it.
     scheduler.add_job(tick, "interval", seconds=interval, max_instances=1, coalesce=True, id="jobs")
 
+    def remind():
+        from .reminders.rules import send_reminders
+
+        with app.app_context():
+            made, sent, failed = send_reminders()
+            if made or sent or failed:
+                click.echo(f"Reminders: {made} new, {sent} e-mail(s) sent, {failed} not sent (tried again later).")
+
+    # What is due is found by scanning the database every minute, and the outbox is delivered then:
+    # several schedulers at once, or one restarted, send each message once (core/outbox.py).
+    scheduler.add_job(remind, "interval", seconds=60, max_instances=1, coalesce=True, id="reminders",
+                      next_run_time=datetime.now(timezone.utc))
+
     def sweep():
         from datetime import timedelta
 
@@ -152,6 +166,32 @@ def scheduler_command(once: bool, interval: float):
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         click.echo("Stopped.")
+
+
+@cli.command("reminders")
+@click.option("--preview", is_flag=True, required=True,
+              help="List what would be put in the outbox, without sending or writing anything.")
+@click.option("--at", "at", default=None, metavar="ISO-TIME",
+              help="The moment to look at (e.g. 2027-03-01T09:00+00:00); now when not given.")
+@with_appcontext
+def reminders_command(preview: bool, at: str | None):
+    """List the reminders, notices and digests due at a moment, each with who receives it and how.
+    `projectflow scheduler` sends them (every minute); this only looks."""
+    from .core import clock
+    from .reminders.rules import preview as preview_at
+
+    moment = clock.now()
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(f"{at!r} is not an ISO time such as 2027-03-01T09:00+00:00", param_hint="--at")
+        if moment.tzinfo is None:
+            raise click.BadParameter("give the time with its offset, e.g. 2027-03-01T09:00+00:00", param_hint="--at")
+    found = preview_at(moment)
+    for due, channel in found:
+        click.echo(f"{due.kind:<18} {channel:<7} {due.user.email:<40} {due.subject}")
+    click.echo(f"{len(found)} message(s) due at {moment.isoformat()}; nothing was sent.")
 
 
 @cli.command("sweep-uploads")

@@ -1,4 +1,5 @@
-"""reminders and the outbox
+"""Reminders and the outbox (issue 14): every e-mail as a row first, people's message preferences, a
+cohort's reminder days.
 
 Revision ID: 0012
 Revises: 0011
@@ -44,7 +45,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('digest_id', sa.Integer(), nullable=True),
     sa.CheckConstraint("(state IN ('sent', 'digested')) = (sent_at IS NOT NULL)", name=op.f('ck_outbox_messages_sent_when')),
-    sa.CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'held', 'digested')", name=op.f('ck_outbox_messages_state_known')),
+    sa.CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'held', 'digested', 'in_app')", name=op.f('ck_outbox_messages_state_known')),
     sa.CheckConstraint('tries >= 0', name=op.f('ck_outbox_messages_tries_not_negative')),
     sa.ForeignKeyConstraint(['cohort_id'], ['cohorts.id'], name=op.f('fk_outbox_messages_cohort_id_cohorts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['digest_id'], ['outbox_messages.id'], name=op.f('fk_outbox_messages_digest_id_outbox_messages'), ondelete='SET NULL'),

@@ -41,10 +41,13 @@ from .types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
-QUEUED, SENDING, SENT, FAILED, HELD, DIGESTED = "queued", "sending", "sent", "failed", "held", "digested"
-STATES = (QUEUED, SENDING, SENT, FAILED, HELD, DIGESTED)
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+# A message its person takes in their digest (held, then digested), or in the app only (never mailed:
+# the row keeps its key, so that it is still made once).
+HELD, DIGESTED, IN_APP = "held", "digested", "in_app"
+STATES = (QUEUED, SENDING, SENT, FAILED, HELD, DIGESTED, IN_APP)
 STATE_LABELS = {QUEUED: "Queued", SENDING: "Being sent", SENT: "Sent", FAILED: "Failed",
-                HELD: "Held for a digest", DIGESTED: "Sent in a digest"}
+                HELD: "Held for a digest", DIGESTED: "Sent in a digest", IN_APP: "In the app only"}
 MAX_TRIES = 6
 LEASE = timedelta(minutes=5)  # a row claimed longer ago than this lost its sender
 BATCH = 200  # rows one delivery pass claims at most

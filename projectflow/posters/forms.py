@@ -200,3 +200,46 @@ def change_form(review, zone, slot_minutes: int, **kwargs) -> ChangeForm:
         SelectChoice(f"{room.id}-{k}", f"{t.astimezone(zone):%a %d %b %H:%M}, {room.name}")
         for session in review.sessions for k, t in enumerate(review.times(session)) for room in session.rooms]
     return form
+
+
+# --- panel members ---------------------------------------------------------------------------------
+
+class PersonChoiceField(SelectField):
+    """A choice of one person of a list, by id ("" in the page: nobody chosen yet). A value that is not
+    an id is refused with a sentence; whether the person may be chosen is the service's to say."""
+
+    def __init__(self, label=None, validators=None, *, refused: str, **kwargs):
+        super().__init__(label, validators, coerce=lambda v: v, validate_choice=False, **kwargs)
+        self.refused = refused
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        if raw in ("", None):
+            self.data = None
+            return
+        try:
+            self.data = as_id(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError(self.refused) from None
+
+
+class PanelMemberForm(FlaskForm):
+    """Add a member of staff to a student's poster panel."""
+
+    student = PersonChoiceField("Poster of", refused="Choose a student from the list.",
+                                validators=[InputRequired("Choose the student whose poster they assess.")])
+    member = PersonChoiceField("Member of staff", refused="Choose a member of staff from the list.",
+                               validators=[InputRequired("Choose the member of staff who joins the panel.")],
+                               description="They assess the poster together with its supervisor and second marker.")
+
+
+def panel_member_form(students: list[tuple[int, str]], staff: list[tuple[int, str]], **kwargs) -> PanelMemberForm:
+    form = PanelMemberForm(**kwargs)
+    form.student.choices = [SelectChoice("", "Choose a student")] + [SelectChoice(i, label) for i, label in students]
+    form.member.choices = [SelectChoice("", "Choose a member of staff")] + [SelectChoice(i, name) for i, name in staff]
+    return form
+
+
+class RemovePanelMemberForm(FlaskForm):
+    """Take a member of staff off a poster panel (the button beside their name)."""

@@ -375,7 +375,9 @@ def _still_there(obj):
 # --- panel members --------------------------------------------------------------------------------
 
 def add_panel_member(cohort: Cohort, student: User, member: User, *, by: User) -> PanelMember:
-    """Add a member of staff to ``student``'s poster panel, beside the supervisor and second marker."""
+    """Add a member of staff to ``student``'s poster panel, beside the supervisor and second marker.
+    Someone already on the panel stays there as they are (the same form sent twice adds them once);
+    the supervisor and the second marker assess the poster anyway, so adding them is refused."""
     _require_coordinator(cohort, by)
     if not cohort.is_student(student):
         raise ValidationFailed(f"{student.name} is not a student of this cohort.", field="student")
@@ -383,7 +385,13 @@ def add_panel_member(cohort: Cohort, student: User, member: User, *, by: User) -
         raise ValidationFailed(f"{member.name} is not staff of this cohort.", field="member")
     _lock(cohort)
     poster = next((p for p in posters(cohort) if p.student.id == student.id), None)
-    if poster is not None and member.id in {a.id for a in poster.assessors}:
+    if poster is None:
+        raise ValidationFailed(f"{student.name} has no poster: only the students of the published allocation "
+                               "present one.", field="student")
+    if member.id in {m.id for m in poster.panel}:
+        return db.session.scalar(select(PanelMember).where(
+            PanelMember.cohort_id == cohort.id, PanelMember.student_id == student.id, PanelMember.user_id == member.id))
+    if member.id in {a.id for a in poster.assessors}:
         raise ValidationFailed(f"{member.name} already assesses {student.name}'s poster.", field="member")
     added = PanelMember(cohort_id=cohort.id, student_id=student.id, user_id=member.id, created_at=clock.now(),
                         created_by_id=by.id)
@@ -395,6 +403,7 @@ def add_panel_member(cohort: Cohort, student: User, member: User, *, by: User) -
 
 
 def remove_panel_member(panel_member: PanelMember, *, by: User) -> None:
+    """Take a member of staff off a student's poster panel (409 when they were taken off meanwhile)."""
     cohort = db.session.get(Cohort, panel_member.cohort_id)
     _require_coordinator(cohort, by)
     _lock(cohort)
@@ -434,18 +443,36 @@ def posters(cohort: Cohort) -> list[Poster]:
     if run is None:
         return []
     allocations = list(db.session.scalars(select(Allocation).where(Allocation.run_id == run.id)))
-    markers: dict[int, User] = {}
-    if cohort.second_markers_published_at is not None:
-        markers = {m.allocation_id: m.marker for m in db.session.scalars(
-            select(MarkerAssignment).join(Allocation).where(Allocation.run_id == run.id,
-                                                            MarkerAssignment.role == SECOND))}
-    panels: dict[int, list[User]] = {}
-    for member in db.session.scalars(select(PanelMember).where(PanelMember.cohort_id == cohort.id)
-                                     .order_by(PanelMember.id)):
-        panels.setdefault(member.student_id, []).append(member.user)
-    found = [Poster(a.student, a.supervisor, markers.get(a.id), tuple(panels.get(a.student_id, ())))
+    markers = second_markers_of(cohort, run.id)
+    panels = panel_members_of(cohort)
+    found = [Poster(a.student, a.supervisor, markers.get(a.id), tuple(m.user for m in panels.get(a.student_id, ())))
              for a in allocations]
     return sorted(found, key=lambda p: (p.student.name.lower(), p.student.id))
+
+
+def second_markers_of(cohort: Cohort, run_id: int, allocation_ids: list[int] | None = None) -> dict[int, User]:
+    """The second marker of each allocation of the run (by allocation id), once the coordinator has
+    published them (before, a poster has none); of ``allocation_ids`` only, when given. One query."""
+    if cohort.second_markers_published_at is None or allocation_ids == []:
+        return {}
+    query = select(MarkerAssignment).join(Allocation).where(Allocation.run_id == run_id, MarkerAssignment.role == SECOND)
+    if allocation_ids is not None:
+        query = query.where(MarkerAssignment.allocation_id.in_(allocation_ids))
+    return {m.allocation_id: m.marker for m in db.session.scalars(query)}
+
+
+def panel_members_of(cohort: Cohort, student_ids: list[int] | None = None) -> dict[int, list[PanelMember]]:
+    """The panel members of each student's poster (by student id), in the order they were added; of
+    ``student_ids`` only, when given. One query."""
+    if student_ids == []:
+        return {}
+    query = select(PanelMember).where(PanelMember.cohort_id == cohort.id).order_by(PanelMember.id)
+    if student_ids is not None:
+        query = query.where(PanelMember.student_id.in_(student_ids))
+    panels: dict[int, list[PanelMember]] = {}
+    for member in db.session.scalars(query):
+        panels.setdefault(member.student_id, []).append(member)
+    return panels
 
 
 # --- availability ---------------------------------------------------------------------------------

@@ -285,4 +285,4 @@ def availability(cohort_id: int):
 
 # Routes of the other parts live in their own modules: the day's programme (PDF) and each person's own
 # slots (page, .ics, feed).
-from . import mine_views, programme_views, schedule_views  # noqa: E402,F401
+from . import mine_views, panel_views, programme_views, schedule_views  # noqa: E402,F401

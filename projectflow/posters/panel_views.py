@@ -1,0 +1,99 @@
+"""The coordinator's panels page: every poster with the people who assess it, a member of staff added
+to a poster's panel or taken off it."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..cohorts.models import Cohort
+from ..core.errors import DomainError
+from ..core.forms import page_number, search_text, show_error
+from ..core.ids import as_id
+from ..extensions import db
+from ..people.models import User
+from . import panels, services
+from .forms import RemovePanelMemberForm, panel_member_form
+from .models import PanelMember
+from .views import _cohort, bp
+
+
+def _form(cohort: Cohort, **kwargs):
+    return panel_member_form(panels.poster_students(cohort), panels.staff_choices(cohort), **kwargs)
+
+
+def _render(cohort: Cohort, form=None, status: int = 200):
+    q = search_text("q")
+    if form is None:
+        form = _form(cohort, formdata=None)
+        form.student.data = request.args.get("student", type=as_id)  # "Add" beside a poster chose it
+    return render_template("posters/panels.html", cohort=cohort, view=panels.panels_page(cohort, q=q, page=page_number()),
+                           q=q, form=form, remove_form=RemovePanelMemberForm(),
+                           schedules=panels.schedule_states(cohort)), status
+
+
+def _back(cohort: Cohort, **args):
+    """The panels page as the coordinator left it (its search and page)."""
+    kept = {k: v for k, v in (("q", request.args.get("q")), ("page", request.args.get("page"))) if v}
+    return redirect(url_for(".panels_page", cohort_id=cohort.id, **(kept | args)), 303)
+
+
+@bp.get("/cohorts/<int:cohort_id>/posters/panels")
+@login_required
+def panels_page(cohort_id: int):
+    return _render(_cohort(cohort_id, manage=True))
+
+
+@bp.post("/cohorts/<int:cohort_id>/posters/panels")
+@login_required
+def add_panel_member(cohort_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    form = _form(cohort)
+    if not form.validate_on_submit():
+        return _render(cohort, form, 422)
+    student, member = db.session.get(User, form.student.data), db.session.get(User, form.member.data)
+    if student is None or member is None:
+        (form.student if student is None else form.member).errors.append(
+            "Choose a student from the list." if student is None else "Choose a member of staff from the list.")
+        return _render(cohort, form, 422)
+    try:
+        services.add_panel_member(cohort, student, member, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        show_error(form, exc, "member")
+        return _render(cohort, form, exc.status_code)
+    db.session.commit()
+    flash(f"{member.name} is on the poster panel of {student.name}."
+          + (" The schedules made before do not include them: make a new schedule to take the change into account."
+             if panels.schedule_states(cohort) else ""), "success")
+    return _back(cohort, q=student.name, page=None)
+
+
+@bp.post("/cohorts/<int:cohort_id>/posters/panels/<int:panel_member_id>/remove")
+@login_required
+def remove_panel_member(cohort_id: int, panel_member_id: int):
+    cohort = _cohort(cohort_id, manage=True)
+    found = db.session.get(PanelMember, panel_member_id)
+    if found is None or found.cohort_id != cohort.id:
+        removal = panels.removal_of(cohort, panel_member_id) if found is None else None
+        if removal is None:
+            abort(404, description="That panel member is on no poster panel of this cohort.")
+        # The same button pressed again: what it asked for is done.
+        flash(f"Nothing to remove: {(removal.before or {}).get('member', 'that member of staff')} was already taken "
+              "off that poster panel.", "info")
+        return _back(cohort)
+    if not RemovePanelMemberForm().validate_on_submit():
+        flash("The form had expired: press Remove again.", "danger")
+        return _render(cohort, status=422)
+    who, student = found.user.name, db.session.get(User, found.student_id).name
+    try:
+        services.remove_panel_member(found, by=current_user)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Not removed: {exc.message}", "danger")
+        return _render(cohort, status=exc.status_code)
+    db.session.commit()
+    flash(f"{who} is no longer on the poster panel of {student}."
+          + (" The schedules made before still include them: make a new schedule to take the change into account."
+             if panels.schedule_states(cohort) else ""), "success")
+    return _back(cohort)

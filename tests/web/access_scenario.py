@@ -155,6 +155,8 @@ def build() -> Scenario:
         assert jobs.run_pending() == 1
         db.session.refresh(poster_schedule)
         poster_schedules.publish_schedule(poster_schedule, by=coordinator)
+        # Then Sam's co-supervisor joins Sam's poster panel (the published schedule was made without them).
+        panel_member = posters.add_panel_member(cohort, student, co_supervisor, by=coordinator)
         reset_token = "access-matrix-reset-token-of-sam"
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
@@ -174,6 +176,7 @@ def build() -> Scenario:
            "agreement_id": agreement.id, "batch_id": feedback_batch.id,
            "poster_session_id": poster_session.id, "poster_declaration_id": poster_declaration.id,
            "poster_schedule_id": poster_schedule.id, "poster_room_id": poster_session.rooms[0].id,
+           "panel_member_id": panel_member.id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -294,6 +294,13 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/posters/declarations",                MANAGE),
     E("POST /cohorts/{cohort_id}/posters/declarations/{poster_declaration_id}", MANAGE),
     E("POST /cohorts/{other_cohort_id}/posters/declarations/{poster_declaration_id}", CROSSED),
+    # Panels: Sam's co-supervisor is on Sam's poster panel. Removed by the coordinator, the same button
+    # pressed by an admin finds nothing left to remove (a redirect, not a 404).
+    E("GET /cohorts/{cohort_id}/posters/panels",                      MANAGE),
+    E("GET /cohorts/{cohort_id}/posters/panels?q=Sam&page=2",         MANAGE),
+    E("POST /cohorts/{cohort_id}/posters/panels",                     MANAGE),
+    E("POST /cohorts/{cohort_id}/posters/panels/{panel_member_id}/remove", MANAGE),
+    E("POST /cohorts/{other_cohort_id}/posters/panels/{panel_member_id}/remove", CROSSED),
     E("GET /cohorts/{cohort_id}/posters/availability",                "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     E("POST /cohorts/{cohort_id}/posters/availability",               "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     # Each person's own slots: Sam's co-supervisor and the coordinator assess no poster, so have no .ics to fetch.

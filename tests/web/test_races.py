@@ -325,6 +325,14 @@ class World:
         return schedule
 
     @cached_property
+    def panel_member(self):
+        """Dr Poe (who supervises nobody) on Ann's poster panel."""
+        self.published  # noqa: B018
+        member = posters.add_panel_member(self.cohort, self.student, self.poe, by=self.coordinator)
+        db.session.commit()
+        return member
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -680,6 +688,12 @@ CASES: dict[str, Case] = {
         as_("coordinator"), lambda w: (w.poster_declaration, f"/cohorts/{w.cohort.id}/posters/declarations")[1],
         action=lambda w: f"/cohorts/{w.cohort.id}/posters/declarations/{w.poster_declaration.id}", press="Accept",
         fill=sets(note="Enjoy the day.")),
+    "/cohorts/<int:cohort_id>/posters/panels": Case(
+        as_("coordinator"), lambda w: (w.published, f"/cohorts/{w.cohort.id}/posters/panels")[1],
+        fill=sets(student=lambda w: w.student.id, member=lambda w: w.poe.id)),
+    "/cohorts/<int:cohort_id>/posters/panels/<int:panel_member_id>/remove": Case(
+        as_("coordinator"), lambda w: (w.panel_member, f"/cohorts/{w.cohort.id}/posters/panels")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/posters/panels/{w.panel_member.id}/remove"),
     "/cohorts/<int:cohort_id>/posters/schedules": Case(
         as_("coordinator"), lambda w: (w.published, w.poster_session, f"/cohorts/{w.cohort.id}/posters/schedules")[2]),
     "/cohorts/<int:cohort_id>/posters/schedules/<int:schedule_id>/change": Case(

@@ -18,7 +18,7 @@ from projectflow.assessment import agreement as agreeing
 from projectflow.assessment import services as assessment
 from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
-from projectflow.core import clock, jobs, mail
+from projectflow.core import clock, jobs, mail, outbox
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.feedback import batch as feedback_batches
@@ -161,6 +161,11 @@ def build() -> Scenario:
         db.session.add(PasswordReset(user_id=student.id, token_hash=PasswordReset.hash_token(reset_token),
                                      created_at=NOW, expires_at=NOW + timedelta(hours=2)))
         mail.discard_queued()
+        # A reminder to Sam that the mail server refused six times: failed, in the cohort's outbox.
+        outbox_message_id = outbox.put(mail.build(student.email, "Your project plan is due", "notification",
+                                                  person=student, message="Your project plan is due.", link=None),
+                                       key="access-matrix:failed-reminder", kind="deadline", user_id=student.id,
+                                       cohort_id=cohort.id, state=outbox.FAILED)
         db.session.commit()
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.cohort_id == cohort.id,
                                                        AuditEvent.action == "preferences.saved",
@@ -176,7 +181,7 @@ def build() -> Scenario:
            "agreement_id": agreement.id, "batch_id": feedback_batch.id,
            "poster_session_id": poster_session.id, "poster_declaration_id": poster_declaration.id,
            "poster_schedule_id": poster_schedule.id, "poster_room_id": poster_session.rooms[0].id,
-           "panel_member_id": panel_member.id,
+           "panel_member_id": panel_member.id, "outbox_message_id": outbox_message_id,
            "other_cohort_id": other.id, "outsider_id": outsider.id, "other_draft_id": other_draft.id, "staff_id": staff.id}
     return Scenario(people=people, ids=ids)
 

@@ -74,6 +74,9 @@ TABLE = [
     E("GET /admin",                                                   ADMIN_ONLY),
     E("GET /notifications",                                           "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("POST /notifications/read",                                     "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
+    E("GET /account/messages",                                        "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
+    E("POST /account/messages",                                       "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok",
+      data={"notice": "in_app"}),
     E("POST /switch-role",                                            "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("POST /switch-cohort",                                          "in  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
     E("GET /static/css/app.css",                                      "ok  ok  ok  ok  ok  ok  ok  ok  ok  ok  ok"),
@@ -301,6 +304,12 @@ TABLE = [
     E("POST /cohorts/{cohort_id}/posters/panels",                     MANAGE),
     E("POST /cohorts/{cohort_id}/posters/panels/{panel_member_id}/remove", MANAGE),
     E("POST /cohorts/{other_cohort_id}/posters/panels/{panel_member_id}/remove", CROSSED),
+    # The outbox: a reminder to Sam that failed. Resent by the coordinator, the same button pressed by an
+    # admin finds it queued (a redirect, nothing changed); from another cohort's address it is not there.
+    E("GET /cohorts/{cohort_id}/outbox",                              MANAGE),
+    E("GET /cohorts/{cohort_id}/outbox?state=failed&page=2",          MANAGE),
+    E("POST /cohorts/{cohort_id}/outbox/{outbox_message_id}/resend",  MANAGE),
+    E("POST /cohorts/{other_cohort_id}/outbox/{outbox_message_id}/resend", CROSSED),
     E("GET /cohorts/{cohort_id}/posters/availability",                "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     E("POST /cohorts/{cohort_id}/posters/availability",               "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     # Each person's own slots: Sam's co-supervisor and the coordinator assess no poster, so have no .ics to fetch.

@@ -333,6 +333,18 @@ class World:
         return member
 
     @cached_property
+    def failed_message(self) -> int:
+        """A reminder to Ann in the cohort's outbox, failed (the mail server refused it six times)."""
+        from projectflow.core import outbox
+
+        row_id = outbox.put(mail.build(self.student.email, "Your project plan is due", "notification",
+                                       person=self.student, message="Your project plan is due.", link=None),
+                            key="race:failed-reminder", kind="deadline", user_id=self.student.id,
+                            cohort_id=self.cohort.id, state=outbox.FAILED)
+        db.session.commit()
+        return row_id
+
+    @cached_property
     def unread(self) -> int:
         told = notify([self.student], "Your supervisor left a comment.", email=False)
         db.session.commit()
@@ -391,6 +403,13 @@ def sets(**values) -> Callable[[World, Form], None]:
 def _all_read(w: World) -> None:
     assert not db.session.scalars(select(Notification).where(Notification.user_id == w.student.id,
                                                              Notification.read_at.is_(None))).all()
+
+
+def _resent_once(w: World) -> None:
+    from projectflow.core import outbox
+
+    row = db.session.get(outbox.OutboxMessage, w.failed_message, populate_existing=True)
+    assert (row.state, row.tries) == (outbox.QUEUED, 0)
 
 
 def _disputed_once(w: World) -> None:
@@ -482,6 +501,11 @@ CASES: dict[str, Case] = {
     "/notifications/read": Case(as_("student"), lambda w: (w.unread, "/notifications")[1],
                                 action=lambda w: "/notifications/read", final=_all_read, traceless=True),
     "/calendar": Case(as_("student"), lambda w: "/calendar"),
+    # message preferences (set, not toggled) and the outbox's Resend (a conditional update)
+    "/account/messages": Case(as_("student"), lambda w: "/account/messages", fill=sets(notice="in_app", deadline="digest")),
+    "/cohorts/<int:cohort_id>/outbox/<int:message_id>/resend": Case(
+        as_("coordinator"), lambda w: (w.failed_message, f"/cohorts/{w.cohort.id}/outbox")[1],
+        action=lambda w: f"/cohorts/{w.cohort.id}/outbox/{w.failed_message}/resend", final=_resent_once),
     # the admin's users
     "/admin/users/new": Case(as_("admin"), lambda w: "/admin/users/new", told=(409, 422),
                              fill=sets(email="new.person@example.ac.uk", name="New Person", roles="student")),

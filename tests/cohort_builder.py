@@ -22,7 +22,7 @@ from sqlalchemy import insert, select, update
 
 from projectflow.cohorts import importing, services as cohort_services
 from projectflow.cohorts.models import Cohort
-from projectflow.core import clock, jobs, mail
+from projectflow.core import clock, jobs, mail, outbox
 from projectflow.core.audit import AuditEvent
 from projectflow.core.calendar import extend_deadline, lateness
 from projectflow.core.notifications import Notification
@@ -144,6 +144,7 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
     with clock.frozen(datetime(year, 11, 1, 10, tzinfo=timezone.utc)):
         [trial] = _solve(cohort, coordinator, [("min-cost", "Trial run before the deadline")])
     _news(cohort, previous, random.Random(seed + 4), datetime(year, 11, 1, 12, tzinfo=timezone.utc))
+    _outbox(cohort, datetime(year, 11, 1, 13, tzinfo=timezone.utc))
 
     # A member of staff who second-marks and supervises (as most do), neither the coordinator nor the
     # supervisor above: the same situation at every size.
@@ -542,6 +543,25 @@ def _marking(cohort: Cohort, coordinator: User, at: datetime) -> tuple[MarkSheet
                 assessment.submit_sheet(sheet, by=sheet.marker)
         db.session.commit()
         return chosen[0]["first"], chosen[1]["first"]
+
+
+def _outbox(cohort: Cohort, at: datetime) -> None:
+    """A reminder to each student of the cohort in its outbox: most sent, every fifth held for a digest,
+    every tenth failed with the mail server's words (the coordinator's outbox page lists them all)."""
+    with clock.frozen(at):
+        for n, e in enumerate(sorted(cohort.enrolments, key=lambda e: e.user_id)):
+            person = e.student
+            message = mail.build(person.email, "Your project plan is due in a week", "notification",
+                                 person=person, message="Your project plan is due in a week.", link=None)
+            state = outbox.FAILED if n % 10 == 0 else outbox.HELD if n % 5 == 0 else outbox.SENT
+            row_id = outbox.put(message, key=f"builder:deadline-7d:u{person.id}", kind="deadline", user_id=person.id,
+                                cohort_id=cohort.id)
+            db.session.execute(update(outbox.OutboxMessage).where(outbox.OutboxMessage.id == row_id).values(
+                state=state,
+                tries=outbox.MAX_TRIES if state == outbox.FAILED else 1 if state == outbox.SENT else 0,
+                sent_at=at if state == outbox.SENT else None,
+                last_error="SMTPRecipientsRefused: 550 5.1.1 Recipient address rejected" if state == outbox.FAILED else None))
+    db.session.commit()
 
 
 def _news(cohort: Cohort, previous: Cohort, rng: random.Random, at: datetime) -> None:

@@ -101,6 +101,9 @@ def _pages() -> list[Page]:
     pages += [
         Page("coordinator", "home", lambda i: "/coordinator"),
         Page("coordinator", "cohorts", lambda i: "/cohorts/"),
+        Page("coordinator", "outbox this year", lambda i: f"{C(i)}/outbox"),
+        Page("coordinator", "outbox this year, second page", lambda i: f"{C(i)}/outbox?page=2"),
+        Page("coordinator", "outbox this year, failed", lambda i: f"{C(i)}/outbox?state=failed"),
         Page("coordinator", "audit log", lambda i: "/audit/"),
         Page("coordinator", "audit log of a cohort and action",
              lambda i: f"/audit/?cohort={i.cohort.id}&action=project.approved"),

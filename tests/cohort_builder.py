@@ -120,6 +120,7 @@ def build(scale: Scale, *, seed: int = 2026, year: int = 2026) -> Installation:
     _history(previous, published, past, random.Random(seed + 3))
     poster_session = _poster_days(previous, coordinator, random.Random(seed + 5),
                                   datetime(year, 6, 1, 9, tzinfo=timezone.utc))
+    _panel_members(previous, coordinator, datetime(year, 7, 1, 9, tzinfo=timezone.utc))
     poster_schedule = _poster_schedule(previous, coordinator, datetime(year, 8, 3, 9, tzinfo=timezone.utc))
     marked_sheet, coordinators_sheet = _marking(previous, coordinator, datetime(year, 9, 20, 9, tzinfo=timezone.utc))
 
@@ -501,6 +502,19 @@ def _poster_days(cohort: Cohort, coordinator: User, rng: random.Random, at: date
     _insert(AuditEvent, audits)
     db.session.commit()
     return sessions[0]
+
+
+def _panel_members(cohort: Cohort, coordinator: User, at: datetime) -> None:
+    """A member of staff added to every twentieth poster's panel through the service (taken in turn
+    from the staff, never the coordinator, skipping the poster's own assessors): the panels page lists
+    them and the schedule includes them."""
+    staff = sorted((s.member for s in cohort.staff if not s.is_coordinator), key=lambda u: u.id)
+    with clock.frozen(at):
+        for i, poster in enumerate(sorted(poster_services.posters(cohort), key=lambda p: p.student.id)[::20]):
+            taken = {a.id for a in poster.assessors}
+            member = next(u for k in range(len(staff)) if (u := staff[(i + k) % len(staff)]).id not in taken)
+            poster_services.add_panel_member(cohort, poster.student, member, by=coordinator)
+    db.session.commit()
 
 
 def _poster_schedule(cohort: Cohort, coordinator: User, at: datetime) -> PosterSchedule:

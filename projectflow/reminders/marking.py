@@ -66,7 +66,10 @@ def marking_sheets(now: datetime) -> Iterable[Due]:
         work = _work(sheet, names.label(cohort, sheet.student, sheet.marker_id))
         link = f"/marking/sheets/{sheet.id}"
         due = sheet.due_at
-        by = f", due {_when(due, cohort)}" if due else ""
+        # A sheet made once its due moment had passed (marking reassigned late) is told as such, once.
+        late = due is not None and due <= sheet.created_at
+        by = f", due {_when(due, cohort)}" + (": it is late already, so as soon as you can" if late else "") \
+            if due else ""
         if sheet.role != THIRD and sheet.created_at > now - ASSIGNED_WITHIN:
             yield Due(sheet.marker, "marking", f"marking-assigned:u{sheet.marker_id}:s{sheet.id}",
                       f"projectflow: a mark sheet for you: {work}",
@@ -75,7 +78,7 @@ def marking_sheets(now: datetime) -> Iterable[Due]:
         if due is None:
             continue
         if due <= now:
-            if now < due + OVERDUE_WITHIN:
+            if now < due + OVERDUE_WITHIN and not (late and sheet.role != THIRD):
                 yield Due(sheet.marker, "marking", f"marking-overdue:u{sheet.marker_id}:s{sheet.id}:{_instant(due)}",
                           f"projectflow: marking overdue: {work}",
                           f"Your sheet as {ROLE_LABELS[sheet.role].lower()} of {work} ({cohort.title}) was due "

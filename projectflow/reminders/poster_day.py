@@ -6,10 +6,11 @@ their own slot, from the cohort's published poster schedule (issue 14).
   programme is on the person's slots page).
 - The key names the person, the cohort, the day, the schedule's number and a short hash of what the
   message says about their slots (times, rooms, boards, students, assessors):
-  ``poster-day:u<user>:c<cohort>:<day>:n<number>:<hash>``. A poster moved, or a schedule published again,
+  ``poster-day:u<user>:c<cohort>:<day>:n<number>:<hash>``. A poster moved, or another schedule published,
   after the reminder went out makes a new key for those whose slots changed, and only for them: they are
-  sent the day again, marked "changed". Someone who no longer has a slot that day is told by the change
-  itself (``posters.schedules``), not here.
+  sent the day again, marked "changed" (a new schedule that leaves someone's day as it was sends them
+  nothing: the hash they were sent is looked up whatever the schedule's number). Someone who no longer has
+  a slot that day is told by the change itself (``posters.schedules``), not here.
 - Times are in the cohort's zone; students are named as ``naming`` decides (an assessor who is not the
   student's supervisor, in a cohort that marks anonymously, reads the candidate number).
 """
@@ -87,9 +88,9 @@ def _for_day(cohort: Cohort, schedule: PosterSchedule, day: date) -> Iterable[Du
         parts = [(slot.student_id, slot.starts_at.isoformat(), slot.ends_at.isoformat(), slot.room.name, slot.board,
                   tuple(p.id for p in panel))]
         who = " and ".join(p.name for p in panel) or "the panel"
-        yield _due(student, cohort, schedule, day, parts, told, "your poster slot tomorrow",
-                   f"Your poster tomorrow, {on} ({cohort.title}): {_times(slot, cohort)} in {slot.room.name}, board "
-                   f"{slot.board}, assessed by {who}.", link)
+        yield from _due(student, cohort, schedule, day, parts, told, "your poster slot tomorrow",
+                        f"Your poster tomorrow, {on} ({cohort.title}): {_times(slot, cohort)} in {slot.room.name}, "
+                        f"board {slot.board}, assessed by {who}.", link)
     for uid, own in sorted(mine.items()):
         person = people.get(uid)
         if person is None:
@@ -98,8 +99,8 @@ def _for_day(cohort: Cohort, schedule: PosterSchedule, day: date) -> Iterable[Du
                   panels.get(s.student_id, ())) for s in own]
         lines = "; ".join(_line(s, cohort, uid, names, panels, people) for s in own)
         count = f"{len(own)} poster{'s' if len(own) != 1 else ''}"
-        yield _due(person, cohort, schedule, day, parts, told, "the posters you assess tomorrow",
-                   f"Tomorrow, {on} ({cohort.title}), you assess {count}: {lines}.", link)
+        yield from _due(person, cohort, schedule, day, parts, told, "the posters you assess tomorrow",
+                        f"Tomorrow, {on} ({cohort.title}), you assess {count}: {lines}.", link)
 
 
 def _line(slot: PosterSlot, cohort: Cohort, viewer_id: int, names: Naming, panels: dict, people: dict) -> str:
@@ -111,17 +112,23 @@ def _line(slot: PosterSlot, cohort: Cohort, viewer_id: int, names: Naming, panel
             f"{names.label(cohort, people[slot.student_id], viewer_id)}{title}{with_}")
 
 
-def _told_before(cohort: Cohort, day: date) -> set[int]:
-    """Who was sent this day's reminder already (for slots that have changed since): one query."""
+def _told_before(cohort: Cohort, day: date) -> dict[int, str]:
+    """Person id -> the hash of the last reminder of this day they were sent, whatever its schedule: one
+    query. (The last, not any: a later schedule that moves a poster back is news again. Moved back within
+    one schedule, its key is taken already: the person's slots page shows it.)"""
     keys = db.session.scalars(select(outbox.OutboxMessage.key).where(
         outbox.OutboxMessage.cohort_id == cohort.id, outbox.OutboxMessage.kind == "poster_day",
-        outbox.OutboxMessage.key.like(f"poster-day:u%:c{cohort.id}:{day.isoformat()}:%")))
-    return {int(key.split(":")[1][1:]) for key in keys}
+        outbox.OutboxMessage.key.like(f"poster-day:u%:c{cohort.id}:{day.isoformat()}:%"))
+        .order_by(outbox.OutboxMessage.id))
+    return {int(key.split(":")[1][1:]): key.split(":")[-1] for key in keys}
 
 
-def _due(person: User, cohort: Cohort, schedule: PosterSchedule, day: date, parts: list[tuple], told: set[int],
-         what: str, message: str, link: str) -> Due:
+def _due(person: User, cohort: Cohort, schedule: PosterSchedule, day: date, parts: list[tuple],
+         told: dict[int, str], what: str, message: str, link: str) -> Iterable[Due]:
+    digest = _digest(parts)
+    if told.get(person.id) == digest:
+        return  # what they were sent last, perhaps from the schedule this one replaced: nothing new to them
     changed = person.id in told
-    key = f"poster-day:u{person.id}:c{cohort.id}:{day.isoformat()}:n{schedule.number}:{_digest(parts)}"
-    return Due(person, "poster_day", key, f"projectflow: {what}" + (" (changed)" if changed else ""),
+    key = f"poster-day:u{person.id}:c{cohort.id}:{day.isoformat()}:n{schedule.number}:{digest}"
+    yield Due(person, "poster_day", key, f"projectflow: {what}" + (" (changed)" if changed else ""),
                ("Changed since our last message. " if changed else "") + message, link, cohort)

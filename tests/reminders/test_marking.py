@@ -265,3 +265,23 @@ def test_the_rules_take_as_many_queries_for_many_sheets_as_for_few(marking, coor
              _statements(lambda: list(marking_rules.marking_needed(now))))
     assert large == small, (small, large)
     assert max(large) <= 5
+
+
+def test_a_sheet_reassigned_once_overdue_is_told_to_its_new_marker_once_and_the_old_one_stops(
+        marking, coordinator, smtp_server):
+    sheets = open_report(marking, coordinator)
+    due = sheets[0].due_at
+    run_at(due + timedelta(hours=1))
+    late = next(s for s in sheets if s.role == SECOND)
+    assert keys_of(late) == ["marking-overdue"]
+    markers = {s.marker_id for s in sheets if s.student_id == late.student_id}
+    newcomer = next(u for u in (marking.lee, marking.kim, marking.nlp) if u.id not in markers)
+    with clock.frozen(due + timedelta(days=1)):
+        fresh = services.reassign_sheet(late, newcomer, reason="Dr away", by=coordinator)
+        db.session.commit()
+    for moment in (due + timedelta(days=1, minutes=1), due + timedelta(days=2), due + timedelta(days=9)):
+        run_at(moment)
+    assert keys_of(fresh) == ["marking-assigned"]  # the assignment says it is late: no overdue notice too
+    assert keys_of(late) == ["marking-overdue"]
+    subject, body = [m for m in mails_to(smtp_server, newcomer) if f"/marking/sheets/{fresh.id}\n" in m[1]][0]
+    assert "it is late already, so as soon as you can" in body

@@ -203,3 +203,40 @@ def test_the_same_queries_for_four_posters_as_for_sixteen(make, allocated, publi
     large = _statements(lambda: list(poster_rules.poster_day(EVE)))
     assert large == small, (small, large)
     assert large <= 9
+
+
+def _days(schedule) -> dict[int, set[tuple]]:
+    """Person id -> what the schedule gives them on the poster day (their own poster, or those they assess)."""
+    panels = schedules.assessors_of(schedule)
+    found: dict[int, set[tuple]] = {}
+    for s in schedules.slots_of(schedule):
+        where = (s.student_id, s.starts_at, s.room.name, s.board, panels.get(s.student_id, ()))
+        for uid in (s.student_id, *panels.get(s.student_id, ())):
+            found.setdefault(uid, set()).add(where)
+    return found
+
+
+def test_another_schedule_published_after_the_reminder_tells_only_those_whose_day_it_changes(
+        allocated, published, smtp_server):
+    c = allocated
+    run_at(EVE)
+    first = _days(published)
+    with clock.frozen(EVE + timedelta(hours=1)):
+        second = made(c.cohort, c.coordinator)
+        _, afternoon = poster_days_of(second)
+        ann = c.students[0]
+        before = slot_of(second, ann)
+        step = timedelta(minutes=15)
+        target = next(t for k in range(8) for room in afternoon.rooms
+                      if (t := Target(afternoon.id, room.id, afternoon.starts_at + k * step)).starts_at
+                      != before.starts_at and schedules.check_change(second, ann, t).ok)
+        schedules.change(second, ann, target, by=c.coordinator)
+        db.session.commit()
+        publish(second, c.coordinator)
+    changed = {uid for uid, day in _days(second).items() if first.get(uid) != day}
+    assert ann.id in changed and len(changed) < len(first)  # some people's day is as it was
+    run_at(EVE + timedelta(hours=2))
+    again = db.session.scalars(select(outbox.OutboxMessage).where(
+        outbox.OutboxMessage.kind == "poster_day", outbox.OutboxMessage.key.like("%:n2:%"))).all()
+    assert {r.user_id for r in again} == changed
+    assert all(r.subject.endswith("(changed)") for r in again)

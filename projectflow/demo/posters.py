@@ -44,8 +44,9 @@ def add_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) -> di
 
 def add_past_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) -> dict[str, int]:
     """Last year's poster days, in September past: the sessions set in June, the window open for a
-    month, a few staff unable to come, then the schedule made in the job runner and published in July,
-    with one poster moved by hand as a coordinator would after a phone call."""
+    month, a few staff unable to come, three co-supervisors added to their students' poster panels, then
+    the schedule made in the job runner and published in July, with one poster moved by hand as a
+    coordinator would after a phone call."""
     from datetime import datetime, timezone
 
     from ..core import clock, jobs
@@ -66,6 +67,9 @@ def add_past_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) 
             services.save_staff_availability(cohort, person, {rng.choice(sessions).id: rng.choice(
                 ["unavailable", "if_needed"])}, by=person)
         db.session.commit()
+    with clock.frozen(datetime(year, 7, 1, 9, tzinfo=timezone.utc)):
+        panels = _add_panel_members(cohort, coordinator)
+        db.session.commit()
     with clock.frozen(datetime(year, 7, 6, 9, tzinfo=timezone.utc)):
         schedule = schedules.start_schedule(cohort, by=coordinator, seconds=5)
         db.session.commit()
@@ -82,4 +86,28 @@ def add_past_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) 
                 break
         schedules.publish_schedule(schedule, by=coordinator)
         db.session.commit()
-    return {"sessions": len(sessions), "placed": len(schedules.slots_of(schedule)), "moved": moved}
+    return {"sessions": len(sessions), "placed": len(schedules.slots_of(schedule)), "moved": moved,
+            "panel_members": panels}
+
+
+def _add_panel_members(cohort: Cohort, coordinator: User) -> int:
+    """Co-supervisors the coordinator adds to their students' poster panels (not assessors by default),
+    for the first three posters of a co-supervised project."""
+    added = 0
+    for poster in services.posters(cohort):
+        project = _project_of(cohort, poster.student)
+        others = [u for u in (project.co_supervisors if project else []) if u.id not in {a.id for a in poster.assessors}
+                  and cohort.staff_member(u) is not None]
+        if others:
+            services.add_panel_member(cohort, poster.student, others[0], by=coordinator)
+            added += 1
+            if added == 3:
+                break
+    return added
+
+
+def _project_of(cohort: Cohort, student: User):
+    from ..matching.services import allocation_of
+
+    allocation = allocation_of(cohort, student)
+    return allocation.project if allocation is not None else None

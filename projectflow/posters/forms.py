@@ -211,6 +211,7 @@ class PersonChoiceField(SelectField):
     def __init__(self, label=None, validators=None, *, refused: str, **kwargs):
         super().__init__(label, validators, coerce=lambda v: v, validate_choice=False, **kwargs)
         self.refused = refused
+        self.type = "SelectField"  # shown by the form macro as the select it is
 
     def process_formdata(self, valuelist):
         raw = valuelist[0] if valuelist else ""

@@ -27,8 +27,8 @@ def _render(cohort: Cohort, form=None, status: int = 200):
     if form is None:
         form = _form(cohort, formdata=None)
         form.student.data = request.args.get("student", type=as_id)  # "Add" beside a poster chose it
-    return render_template("posters/panels.html", cohort=cohort, view=panels.panels_page(cohort, q=q, page=page_number()),
-                           q=q, form=form, remove_form=RemovePanelMemberForm(),
+    view = panels.panels_page(cohort, q=q, page=page_number())
+    return render_template("posters/panels.html", cohort=cohort, view=view, q=q, form=form,
                            schedules=panels.schedule_states(cohort)), status
 
 
@@ -36,6 +36,11 @@ def _back(cohort: Cohort, **args):
     """The panels page as the coordinator left it (its search and page)."""
     kept = {k: v for k, v in (("q", request.args.get("q")), ("page", request.args.get("page"))) if v}
     return redirect(url_for(".panels_page", cohort_id=cohort.id, **(kept | args)), 303)
+
+
+def _schedules_made(cohort: Cohort) -> str:
+    return (" The schedules made before this change do not take it into account: make a new schedule to do so."
+            if panels.schedule_states(cohort) else "")
 
 
 @bp.get("/cohorts/<int:cohort_id>/posters/panels")
@@ -63,9 +68,7 @@ def add_panel_member(cohort_id: int):
         show_error(form, exc, "member")
         return _render(cohort, form, exc.status_code)
     db.session.commit()
-    flash(f"{member.name} is on the poster panel of {student.name}."
-          + (" The schedules made before do not include them: make a new schedule to take the change into account."
-             if panels.schedule_states(cohort) else ""), "success")
+    flash(f"{member.name} is on the poster panel of {student.name}." + _schedules_made(cohort), "success")
     return _back(cohort, q=student.name, page=None)
 
 
@@ -93,7 +96,5 @@ def remove_panel_member(cohort_id: int, panel_member_id: int):
         flash(f"Not removed: {exc.message}", "danger")
         return _render(cohort, status=exc.status_code)
     db.session.commit()
-    flash(f"{who} is no longer on the poster panel of {student}."
-          + (" The schedules made before still include them: make a new schedule to take the change into account."
-             if panels.schedule_states(cohort) else ""), "success")
+    flash(f"{who} is no longer on the poster panel of {student}." + _schedules_made(cohort), "success")
     return _back(cohort)

@@ -44,7 +44,7 @@ def test_the_page_shows_every_poster_with_its_assessors_by_role(allocated, june,
     assert "Poster of Supervisor Second marker Panel members" in text
     assert f"{ann.supervisor.name} {ann.second_marker.name}" in text
     assert "4 posters · 0 panel members in the cohort" in text
-    assert "a schedule made before you add or remove someone does not include the change" in text
+    assert "a schedule made before you add or remove a panel member does not include the change" in text
 
 
 def test_the_coordinator_adds_and_removes_a_panel_member_through_the_page(allocated, june, login):
@@ -62,7 +62,8 @@ def test_the_coordinator_adds_and_removes_a_panel_member_through_the_page(alloca
     # The same form sent again adds nobody.
     again = form.submit(client)
     assert again.status_code == 303
-    assert flashes(client.get(again.location).get_data(as_text=True)) == ["Dr Co is on the poster panel of Ann Student."]
+    assert flashes(client.get(again.location).get_data(as_text=True)) == [
+        "Dr Co is on the poster panel of Ann Student."]
     assert _members() == [(ann.id, c.co.id)] and _actions() == ["posters.panel_member_added"]
 
     [remove] = [f for f in parse_forms(page, added.location) if f.action.split("?")[0].endswith("/remove")]
@@ -102,11 +103,13 @@ def test_a_schedule_made_before_is_named_on_the_page_and_in_the_message(allocate
     db.session.commit()
     jobs.run_pending()
     client = login(c.coordinator, role="coordinator")
-    assert "Your schedules were made with the panels as they were then: after changing panels, make a new schedule" \
+    assert "Your schedules were made with the panels as they were then. After changing panels, make a new schedule" \
         in main_text(client.get(_base(c)).get_data(as_text=True))
     form = get_form(client, _base(c), action=_base(c), has_field="member")
     added = form.select("student", str(c.students[0].id)).select("member", str(c.co.id)).submit(client)
-    assert "The schedules made before do not include them" in flashes(client.get(added.location).get_data(as_text=True))[0]
+    told = flashes(client.get(added.location).get_data(as_text=True))
+    assert told == ["Dr Co is on the poster panel of Ann Student. The schedules made before this change do not take it "
+                    "into account: make a new schedule to do so."]
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -127,7 +130,8 @@ def test_hostile_or_wrong_choices_are_refused_next_to_their_field(allocated, jun
     ann = c.students[0]
     other = make.cohort(coordinator=make.coordinator(name="Otto Thercord"), year=2025)
     people = {"supervisor": c.poster_of(ann).supervisor, "student": c.students[1],
-              "outsider_staff": make.staff(other, name="Dr Far"), "outsider_student": make.student(other, name="Oscar Outsider"),
+              "outsider_staff": make.staff(other, name="Dr Far"),
+              "outsider_student": make.student(other, name="Oscar Outsider"),
               "unallocated": make.student(c.cohort, name="Una Late"), "staff": c.co}
     chosen = str(people[value].id) if value in people else value
     client = login(c.coordinator, role="coordinator")

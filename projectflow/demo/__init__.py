@@ -140,6 +140,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     from .results import add_results
     from .milestones import add_current_timeline, add_timeline_history
     from .posters import add_past_poster_days, add_poster_days
+    from .outbox import add_outbox
 
     now = clock.now()
     year = current_academic_year(now)
@@ -171,6 +172,7 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     posters = add_poster_days(cohort, coordinator, random.Random(seed + 6))
     _set_demo_password(admin)
     add_account_states(cohort, previous, coordinator)
+    add_outbox(cohort)
     # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
     mail.discard_queued()
     db.session.commit()

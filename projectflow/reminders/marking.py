@@ -89,11 +89,13 @@ def marking_sheets(now: datetime) -> Iterable[Due]:
         passed = [d for d in BEFORE_DUE_DAYS if sheet.created_at <= due - timedelta(days=d) <= now]
         if passed:
             d = min(passed)
-            left = "less than a day" if due - now <= timedelta(days=1) else f"{(due - now).days} days"
+            left = due - now
+            words = f"{left.days} days" if left >= timedelta(days=2) else "less than two days" \
+                if left > timedelta(days=1) else "less than a day"
             yield Due(sheet.marker, "marking", f"marking-{d}d:u{sheet.marker_id}:s{sheet.id}:{_instant(due)}",
                       f"projectflow: marking due {_when(due, cohort)}: {work}",
                       f"Your sheet as {ROLE_LABELS[sheet.role].lower()} of {work} ({cohort.title}) is due "
-                      f"{_when(due, cohort)}: {left} from now.", link, cohort)
+                      f"{_when(due, cohort)}: {words} from now.", link, cohort)
 
 
 @rule

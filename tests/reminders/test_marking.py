@@ -92,6 +92,10 @@ def test_a_sheet_is_told_once_when_assigned_then_3_and_1_days_before_then_overdu
     when = f"{due.astimezone(marking.cohort.zone):%a %d %b %Y %H:%M}"
     assert any(subject.startswith("projectflow: marking due " + when) for subject, _ in got)
     assert any(f"/marking/sheets/{sheet.id}" in body for _, body in got)
+    about = [body for _, body in got if f"/marking/sheets/{sheet.id}\n" in body]
+    assert len(about) == 4
+    assert f"is due {when}: 3 days from now." in about[1] and f"is due {when}: less than a day from now." in about[2]
+    assert f"was due {when} and is not submitted" in about[3]
 
 
 def test_a_submitted_sheet_stops_its_reminders_and_others_go_on(marking, coordinator, smtp_server):

@@ -65,8 +65,10 @@ def resend(cohort_id: int, message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.cohort_id != cohort.id:
         abort(404, description="That message is not in this cohort's outbox.")
-    back = redirect(url_for(".outbox", cohort_id=cohort.id, state=request.args.get("state") or None,
-                            page=request.args.get("page") or None), 303)
+    # Back to the page as the coordinator left it (its filter and page, when they were sound).
+    state, page = request.args.get("state"), page_number()
+    back = redirect(url_for(".outbox", cohort_id=cohort.id, state=state if state in STATES else None,
+                            page=page if page > 1 else None), 303)
     if not FlaskForm().validate_on_submit():
         abort(400, description="The form had expired: reload the outbox and press Resend again.")
     if services.resend(cohort, message, by=current_user):

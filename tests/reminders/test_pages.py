@@ -114,8 +114,10 @@ def test_signed_out_people_are_sent_to_sign_in(client):
 
 # --- the outbox ------------------------------------------------------------------------------------
 
-def _refused(message):
-    raise smtplib.SMTPRecipientsRefused({message["To"]: (550, b"5.1.1 <x>: Recipient address rejected")})
+def _refused(outgoing):
+    """A mail server refusing the recipient (a sender gets an ``outbox.Outgoing``, or the message itself)."""
+    to = outgoing.to_address if hasattr(outgoing, "to_address") else outgoing["To"]
+    raise smtplib.SMTPRecipientsRefused({to: (550, b"5.1.1 <x>: Recipient address rejected")})
 
 
 def _fail(row_id: int) -> None:

@@ -43,16 +43,17 @@ def _schedules_made(cohort: Cohort) -> str:
             if panels.schedule_states(cohort) else "")
 
 
-@bp.get("/cohorts/<int:cohort_id>/posters/panels")
+# One rule for the page and its "add" form (two rules on one address answer a bad id with 405, not 404).
+@bp.route("/cohorts/<int:cohort_id>/posters/panels", methods=["GET", "POST"])
 @login_required
 def panels_page(cohort_id: int):
-    return _render(_cohort(cohort_id, manage=True))
-
-
-@bp.post("/cohorts/<int:cohort_id>/posters/panels")
-@login_required
-def add_panel_member(cohort_id: int):
     cohort = _cohort(cohort_id, manage=True)
+    if request.method == "GET":
+        return _render(cohort)
+    return _add_panel_member(cohort)
+
+
+def _add_panel_member(cohort: Cohort):
     form = _form(cohort)
     if not form.validate_on_submit():
         return _render(cohort, form, 422)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import event, select
 
 from projectflow.assessment import reconciliation, services
-from projectflow.assessment.models import FIRST, SECOND, THIRD, Agreement, Component, MarkSheet
+from projectflow.assessment.models import FIRST, SECOND, Agreement, Component, MarkSheet
 from projectflow.cohorts.models import Enrolment
 from projectflow.core import clock, outbox
 from projectflow.extensions import db

@@ -58,9 +58,11 @@ def _add_panel_member(cohort: Cohort):
     if not form.validate_on_submit():
         return _render(cohort, form, 422)
     student, member = db.session.get(User, form.student.data), db.session.get(User, form.member.data)
+    if student is None:
+        form.student.errors.append("Choose a student from the list.")
+    if member is None:
+        form.member.errors.append("Choose a member of staff from the list.")
     if student is None or member is None:
-        (form.student if student is None else form.member).errors.append(
-            "Choose a student from the list." if student is None else "Choose a member of staff from the list.")
         return _render(cohort, form, 422)
     try:
         services.add_panel_member(cohort, student, member, by=current_user)

@@ -14,8 +14,9 @@ import logging
 import re
 import smtplib
 import uuid
+from contextlib import contextmanager
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -73,27 +74,65 @@ def discard_queued() -> int:
     return len(ids)
 
 
-def send_now(message: EmailMessage) -> None:
+def send_now(message: outbox.Outgoing) -> None:
+    """Send one message of the outbox through the configured backend."""
     cfg = current_app.config
     backend = cfg["MAIL_BACKEND"]
     if backend == "file":
         folder = Path(current_app.instance_path) / "mail"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-        (folder / name).write_bytes(bytes(message))
+        (folder / name).write_bytes(message.raw)
     elif backend == "smtp":
-        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"]) as smtp:
-            if cfg["MAIL_USE_STARTTLS"]:
-                smtp.starttls()
-            if cfg["MAIL_USERNAME"]:
-                smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-            smtp.send_message(message)
+        with connection() as send:
+            send(message)
     elif backend == "blocked":
         raise MailBlocked(
-            f"e-mail to {message['To']} blocked: tests that send mail use the smtp_server fixture"
+            f"e-mail to {message.to_address} blocked: tests that send mail use the smtp_server fixture"
         )
     else:
         raise ValueError(f"unknown MAIL_BACKEND {backend!r}")
+
+
+def _envelope_sender() -> str:
+    return parseaddr(current_app.config["MAIL_SENDER"])[1]
+
+
+@contextmanager
+def connection():
+    """A send function for many messages over one SMTP connection (the scheduler's batches: thousands
+    of reminders at one moment). A server that cannot be reached gives a function that fails each
+    message with the reason, so that the outbox counts the try and keeps the words."""
+    cfg = current_app.config
+    if cfg["MAIL_BACKEND"] != "smtp":
+        yield send_now
+        return
+    try:
+        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+        if cfg["MAIL_USE_STARTTLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    except (smtplib.SMTPException, OSError) as exc:
+        failure = exc
+
+        def refused(message: outbox.Outgoing) -> None:
+            raise failure
+
+        yield refused
+        return
+    sender = _envelope_sender()
+
+    def send(message: outbox.Outgoing) -> None:
+        smtp.sendmail(sender, [message.to_address], message.raw)
+
+    try:
+        yield send
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
 
 @event.listens_for(Session, "after_commit")

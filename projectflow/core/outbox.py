@@ -11,7 +11,8 @@ key of its own (its Message-ID).
 
 *Delivered once.* A sender claims a row with a conditional UPDATE (``state = 'queued' AND the row is
 due``), which only one process can win; sends it; marks it sent in its own short transaction. A sender
-that dies between claiming and marking leaves the row ``sending``: after ``LEASE`` it is queued again
+that dies between claiming and marking leaves the row ``sending``: after ``LEASE`` (on the database's
+clock, which all senders share) it is queued again
 (the one window where a message may go twice is a crash after the mail server accepted it and before
 the row was marked, a fraction of a second). A failed send is retried after 1, 2, 4 ... minutes (at
 most an hour apart) and is ``failed`` after ``MAX_TRIES``, with the mail server's words; a coordinator
@@ -24,13 +25,16 @@ could not send) every few seconds. Both use the same claim, so they never send o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.policy import default as default_policy
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, or_, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -97,9 +101,13 @@ def put(message: EmailMessage, *, key: str, kind: str = "message", user_id: int 
     already (or being written by another transaction, which the database waits for). Returns the new
     row's id, or None when the key was taken: the message was put there before."""
     now = clock.now()
+    if not key.startswith("message:"):
+        # The same message, whoever makes it: a receiving server that sees one twice can tell.
+        del message["Message-ID"]
+        message["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@projectflow>"
     return db.session.scalar(_insert()(OutboxMessage).values(
         key=key, user_id=user_id, cohort_id=cohort_id, kind=kind, to_address=str(message["To"]),
-        subject=str(message["Subject"]), message=bytes(message), state=state, tries=0,
+        subject=str(message["Subject"]), message=message.as_bytes(policy=SMTP), state=state, tries=0,
         next_try_at=send_after or now, created_at=now).on_conflict_do_nothing().returning(OutboxMessage.id))
 
 
@@ -108,23 +116,41 @@ def claim(ids: list[int] | None = None, *, limit: int = BATCH, session: Session 
     Rows whose sender died (``sending`` for longer than ``LEASE``) are queued again first. Commits."""
     s = session or db.session
     now = clock.now()
-    s.execute(update(OutboxMessage).where(OutboxMessage.state == SENDING,
-                                                   OutboxMessage.claimed_at < now - LEASE)
-                       .values(state=QUEUED, last_error="Its sender stopped while sending it: queued again."))
+    # Leases run on the database's clock, which every sender shares: a sender whose own clock jumps
+    # (or a second server's clock, set differently) never takes a row another is sending.
+    held_since = database_now(s)
+    s.execute(update(OutboxMessage).where(OutboxMessage.state == SENDING, OutboxMessage.claimed_at < held_since - LEASE)
+              .values(state=QUEUED, last_error="Its sender stopped while sending it: queued again."))
     query = select(OutboxMessage.id).where(OutboxMessage.state == QUEUED, OutboxMessage.next_try_at <= now)
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(ids))
     candidates = list(s.scalars(query.order_by(OutboxMessage.next_try_at, OutboxMessage.id).limit(limit)))
-    s.commit()
-    won = []
-    for row_id in candidates:
-        claimed = s.execute(
-            update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.state == QUEUED)
-            .values(state=SENDING, claimed_at=now, tries=OutboxMessage.tries + 1)).rowcount
+    if not candidates:
         s.commit()
-        if claimed == 1:
-            won.append(row_id)
-    return won
+        return []
+    # One statement claims the batch; a row another sender claimed meanwhile no longer matches it
+    # (PostgreSQL re-checks the condition once the other's update commits), so each row has one sender.
+    won = list(s.scalars(update(OutboxMessage).where(OutboxMessage.id.in_(candidates), OutboxMessage.state == QUEUED)
+                         .values(state=SENDING, claimed_at=held_since, tries=OutboxMessage.tries + 1)
+                         .returning(OutboxMessage.id)))
+    s.commit()
+    return sorted(won, key=candidates.index)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as a sender gets it: its address and its bytes, as they were written."""
+
+    to_address: str
+    raw: bytes
+
+
+def database_now(session: Session | None = None) -> datetime:
+    """The database server's clock, in UTC (SQLite's CURRENT_TIMESTAMP is UTC text)."""
+    value = (session or db.session).scalar(select(func.current_timestamp()))
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def backoff(tries: int) -> timedelta:
@@ -133,7 +159,7 @@ def backoff(tries: int) -> timedelta:
 
 
 def send_claimed(row_id: int, send, *, session: Session | None = None) -> bool:
-    """Send one claimed row with ``send(EmailMessage)``; mark it sent, or queued again (or failed after
+    """Send one claimed row with ``send(Outgoing)``; mark it sent, or queued again (or failed after
     ``MAX_TRIES``) with the reason. True when it was sent. Commits."""
     s = session or db.session
     row = s.get(OutboxMessage, row_id, populate_existing=True)
@@ -141,7 +167,7 @@ def send_claimed(row_id: int, send, *, session: Session | None = None) -> bool:
         s.rollback()
         return False
     try:
-        send(row.email)
+        send(Outgoing(row.to_address, row.message))
     except (smtplib.SMTPException, OSError) as exc:
         now = clock.now()
         reason = f"{type(exc).__name__}: {exc}"[:2000]

@@ -122,8 +122,13 @@ def send_reminders(now: datetime | None = None) -> tuple[int, int, int]:
     now = now or clock.now()
     made = remind(now)
     db.session.commit()
-    sent, failed = outbox.deliver(mail.send_now)
-    return made, sent, failed
+    sent = failed = 0
+    while True:  # in batches, each over one connection, until nothing due is left
+        with mail.connection() as send:
+            batch = outbox.deliver(send)
+        sent, failed = sent + batch[0], failed + batch[1]
+        if sum(batch) < outbox.BATCH:
+            return made, sent, failed
 
 
 # --- students' deadlines ------------------------------------------------------------------------------

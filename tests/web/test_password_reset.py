@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from projectflow.core import clock, mail
+from projectflow.core import clock, mail, outbox
 from projectflow.core.audit import AuditEvent
 from projectflow.extensions import db
 from projectflow.people import services
@@ -272,8 +272,8 @@ def test_mail_is_blocked_unless_a_test_asks_for_the_smtp_server(app, client, mak
     with pytest.raises(mail.MailBlocked, match=user.email):
         client.post("/password/forgot", data={"email": user.email})
     with pytest.raises(mail.MailBlocked):
-        mail.send_now(mail.build("someone@example.ac.uk", "Hello", "password_reset", user=user,
-                                 link="http://x/", hours=2))
+        message = mail.build("someone@example.ac.uk", "Hello", "password_reset", user=user, link="http://x/", hours=2)
+        mail.send_now(outbox.Outgoing("someone@example.ac.uk", message.as_bytes()))
 
 
 def test_the_file_backend_writes_an_eml_file_under_instance_mail(app, client, make):

@@ -54,15 +54,21 @@ def build(to: str, subject: str, template: str, **context) -> EmailMessage:
 
 
 def queue(message: EmailMessage, *, key: str | None = None, kind: str = "message", user_id: int | None = None,
-          cohort_id: int | None = None) -> bool:
-    """Put ``message`` in the outbox in the current transaction, to be sent once it commits. ``key``
-    makes it once-only (a reminder); by default a message is its own (its Message-ID). False when a
-    message with that key was put there before."""
+          cohort_id: int | None = None, held: bool = False) -> bool:
+    """Put ``message`` in the outbox in the current transaction, to be sent once it commits (``held``:
+    kept for its person's digest instead). ``key`` makes it once-only (a reminder); by default a message
+    is its own (its Message-ID). False when a message with that key was put there before."""
     row_id = outbox.put(message, key=key or f"message:{message['Message-ID']}", kind=kind, user_id=user_id,
-                        cohort_id=cohort_id)
-    if row_id is not None:
-        db.session.info.setdefault(_OUTBOX, []).append(row_id)
+                        cohort_id=cohort_id, state=outbox.HELD if held else outbox.QUEUED)
+    if row_id is not None and not held:
+        deliver_after_commit(row_id)
     return row_id is not None
+
+
+def deliver_after_commit(row_id: int) -> None:
+    """Send the outbox row ``row_id`` right after the current transaction commits (a resend, say),
+    rather than on the scheduler's next pass."""
+    db.session.info.setdefault(_OUTBOX, []).append(row_id)
 
 
 def discard_queued() -> int:

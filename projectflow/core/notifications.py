@@ -33,15 +33,21 @@ class Notification(db.Model):
 def notify(people: Iterable, message: str, *, link: str | None = None, cohort=None,
            subject: str | None = None, email: bool = True) -> int:
     """Tell each person (deduplicated) ``message``; returns how many were told."""
+    from ..reminders.kinds import channels_of  # people's choices: a domain table, read at the call
+    from ..reminders.models import DIGEST, IN_APP
+
     now = clock.now()
     told = {p.id: p for p in people if p is not None and p.is_active}
+    channels = channels_of(list(told), "notice") if email and told else {}
     for person in told.values():
         db.session.add(Notification(user_id=person.id, cohort_id=getattr(cohort, "id", None),
                                     message=message, link=link, created_at=now))
-        if email:
+        if email and channels[person.id] != IN_APP:
+            # A notice its person takes in the digest waits there (held); otherwise it is mailed now.
             mail.queue(mail.build(person.email, subject or "projectflow: " + shortened(message, 60), "notification",
                                   person=person, message=message, link=link),
-                       kind="notice", user_id=person.id, cohort_id=getattr(cohort, "id", None))
+                       kind="notice", user_id=person.id, cohort_id=getattr(cohort, "id", None),
+                       held=channels[person.id] == DIGEST)
     return len(told)
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..core import audit, outbox
+from ..core import audit, mail, outbox
 from ..core.errors import ValidationFailed
 from ..extensions import db
 from .kinds import KINDS
@@ -49,4 +49,5 @@ def resend(cohort, message: outbox.OutboxMessage, *, by) -> bool:
     audit.record("outbox.resent", message, actor=by, cohort=cohort,
                  summary=f"Queued again the failed message “{message.subject}” to {message.to_address}",
                  before={"state": outbox.FAILED, "last_error": message.last_error}, after={"state": outbox.QUEUED})
+    mail.deliver_after_commit(message.id)  # tried at once, not on the scheduler's next pass
     return True

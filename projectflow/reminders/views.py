@@ -73,7 +73,8 @@ def resend(cohort_id: int, message_id: int):
         abort(400, description="The form had expired: reload the outbox and press Resend again.")
     if services.resend(cohort, message, by=current_user):
         db.session.commit()
-        flash(f"“{message.subject}” to {message.to_address} is queued again: it is sent within a minute.", "success")
+        flash(f"“{message.subject}” to {message.to_address} is sent again now (or within a minute, if the mail "
+              "server is busy).", "success")
     else:
         db.session.rollback()
         flash(f"Nothing to resend: “{message.subject}” is no longer failed "

@@ -144,3 +144,20 @@ def test_the_preview_lists_without_writing(round_, smtp_server, app):
     bad = app.test_cli_runner().invoke(cli, ["reminders", "--preview", "--at", "tomorrow"])
     assert bad.exit_code == 2 and "is not an ISO time" in bad.output
     assert db.session.scalar(select(outbox.OutboxMessage)) is None
+
+
+def test_a_notice_follows_its_persons_channel(round_, smtp_server):
+    from projectflow.core.notifications import notify
+
+    ann, ben, cat = round_.students
+    db.session.add(NotificationPreference(user_id=ben.id, kind="notice", channel=IN_APP))
+    db.session.add(NotificationPreference(user_id=cat.id, kind="notice", channel=DIGEST))
+    db.session.commit()
+    with clock.frozen(DUE - timedelta(days=20)):
+        notify(round_.students, "Your allocation is published.", link="/", cohort=round_.cohort)
+        db.session.commit()
+    smtp_server.wait_for(1)
+    assert [m["To"] for m in smtp_server.messages] == [ann.email]
+    states = {r.user_id: r.state for r in db.session.scalars(select(outbox.OutboxMessage))}
+    assert states == {ann.id: outbox.SENT, cat.id: outbox.HELD}  # Ben: in the app only, nothing mailed
+    assert db.session.query(Notification).count() == 3

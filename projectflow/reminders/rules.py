@@ -207,4 +207,4 @@ def _for_deadline(now: datetime, cohort: Cohort, student: User, status, days: li
               f"“{milestone.title}” is due {_when(due, cohort)}{extended}: {words} from now. "
               + ("Submit it on its page." if milestone.needs_file else "See its page for what is expected."),
               link, cohort)
-from . import marking, poster_day  # noqa: E402,F401  (their rules register)
+from . import digests, marking, poster_day  # noqa: E402,F401  (their rules register)

@@ -1,0 +1,261 @@
+"""Digests (issue 14): a supervisor's weekly one about their students, a coordinator's daily one about
+what waits for them, each carrying the messages its person chose to take "in my digest".
+
+- *Supervisors*, once per ISO week (``supervisor-digest:u<id>:<year>-W<week>``), from Monday 08:00 in
+  the cohort's zone (a scheduler down on Monday sends it when it comes back, that week): for each cohort
+  whose published allocation gives them students, the deadlines due in the next 7 days not yet
+  submitted, the deadlines of the last ``MISSING_WITHIN`` passed without a submission, the submissions
+  handed in late in the last week, and the students who went longer than the phase's gap without a
+  meeting (``supervision.services.overdue``, the coordinator's report). A supervisor reads their own
+  students' names (the anonymity rule: a student's supervisors always see the name).
+- *Coordinators*, once per day (``coordinator-digest:u<id>:<date>``), from 08:00 in the cohort's zone:
+  see ``coordinator_digests``.
+
+Nothing is sent when every list is empty (held messages count: a digest carrying them is sent).
+
+*Why a digest is written here and not by ``rules.remind``.* The held messages a digest carries must be
+marked ``digested`` (with ``digest_id``) in the transaction that writes the digest, and only by the
+process whose insert won the digest's key: two schedulers at once would otherwise mark them twice, or
+mark messages the winning digest did not include. ``remind`` offers no step after its insert, so the
+digest rules write their rows themselves, inside the scheduler's transaction (rules run in ``remind``
+before it commits), and return no ``Due``. The cost: ``preview`` does not list digests.
+
+*Channels.* "In my digest" chosen for a digest kind itself means e-mail. "In the app only" keeps the
+digest in the app, unless it carries held messages: those include deadline-critical kinds, which must
+reach the inbox, so such a digest is mailed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from ..cohorts.models import Cohort
+from ..core import mail, outbox
+from ..core.notifications import Notification
+from ..extensions import db
+from ..people.models import User
+from .kinds import KINDS, channels_of
+from .models import IN_APP
+from .naming import naming
+from .rules import Due, rule
+
+FROM_HOUR = 8  # digests go out from 08:00 in the cohort's zone
+DUE_WITHIN = timedelta(days=7)
+MISSING_WITHIN = timedelta(days=28)  # a deadline missed longer ago is the coordinator's, not a weekly line
+LATE_WITHIN = timedelta(days=7)  # a late submission is said once: in the week after it came
+SHOWN = 8  # items named per list; the rest are counted ("and 3 more")
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    link: str  # a path on this site
+
+
+@dataclass
+class Section:
+    heading: str
+    items: list[Item] = field(default_factory=list)
+    more: int = 0  # how many were not named
+
+    def add(self, item: Item) -> None:
+        if len(self.items) < SHOWN:
+            self.items.append(item)
+        else:
+            self.more += 1
+
+
+@dataclass
+class Digest:
+    """A digest being made for one person (its sections, before the held messages join them)."""
+
+    user: User
+    kind: str
+    key: str
+    subject: str
+    sections: list[Section] = field(default_factory=list)
+
+    def section(self, heading: str) -> Section:
+        for s in self.sections:
+            if s.heading == heading:
+                return s
+        self.sections.append(Section(heading))
+        return self.sections[-1]
+
+
+def _started(now: datetime, cohort: Cohort) -> bool:
+    """Whether today's 08:00 (the cohort's wall clock) has passed."""
+    return now.astimezone(cohort.zone).hour >= FROM_HOUR
+
+
+def _live_cohorts(now: datetime) -> list[Cohort]:
+    """Cohorts still running (a month's grace after the full-time phase), in id order."""
+    today = now.date()
+    return list(db.session.scalars(select(Cohort).where(Cohort.full_time_end >= today - timedelta(days=31))
+                                   .order_by(Cohort.id)))
+
+
+def _when(moment: datetime, cohort: Cohort) -> str:
+    return f"{moment.astimezone(cohort.zone):%a %d %b %H:%M}"
+
+
+# --- supervisors --------------------------------------------------------------------------------------
+
+def supervisor_digests(now: datetime) -> list[Digest]:
+    """The supervisors' digests due at ``now``, one per supervisor of a running cohort (``write`` drops
+    those with nothing to say and no held message), in a fixed number of queries per cohort, however
+    many students and supervisors."""
+    from ..matching.services import published_run
+    from ..milestones.progress import statuses
+    from ..supervision.services import overdue
+
+    digests: dict[int, Digest] = {}
+    found: list[tuple[Cohort, dict[int, list]]] = []
+    for cohort in _live_cohorts(now):
+        local = now.astimezone(cohort.zone)
+        if local.weekday() == 0 and not _started(now, cohort):
+            continue  # Monday before 08:00: last week's digest was the latest
+        run = published_run(cohort)
+        if run is None:
+            continue
+        by_supervisor: dict[int, list] = {}
+        for a in run.allocations:
+            if a.supervisor_id is not None:
+                by_supervisor.setdefault(a.supervisor_id, []).append(a)
+        if by_supervisor:
+            found.append((cohort, by_supervisor))
+    if not found:
+        return []
+    names = naming((c.id, a.student_id) for c, by in found for rows in by.values() for a in rows)
+    for cohort, by_supervisor in found:
+        year, week, _ = now.astimezone(cohort.zone).isocalendar()
+        students = {a.student_id: a.student for rows in by_supervisor.values() for a in rows}
+        supervisor_of = {a.student_id: sid for sid, rows in by_supervisor.items() for a in rows}
+        people = {sid: rows[0].supervisor for sid, rows in by_supervisor.items()}
+        progress = statuses(cohort, list(students))
+        late_meetings = overdue(cohort, now.astimezone(cohort.zone).date())
+
+        def digest_of(sid: int) -> Digest:  # noqa: B023 (called within this iteration only)
+            if sid not in digests:
+                digests[sid] = Digest(people[sid], "supervisor_digest", f"supervisor-digest:u{sid}:{year}-W{week:02d}",
+                                      f"projectflow: your students, week {week} of {year}")
+            return digests[sid]
+
+        for sid in people:
+            digest_of(sid)  # a candidate even with nothing to say of students: held messages, perhaps
+        tag = f" ({cohort.title})"
+        for (student_id, _mid), status in sorted(progress.items(), key=lambda kv: (kv[1].due_at, kv[0])):
+            sid, student, m = supervisor_of[student_id], students[student_id], status.milestone
+            name = names.label(cohort, student, sid)
+            line = f"{name}: “{m.title}”, due {_when(status.due_at, cohort)}"
+            link = f"/cohorts/{cohort.id}/progress"
+            submitted = status.submission
+            if submitted is None and now < status.due_at <= now + DUE_WITHIN:
+                digest_of(sid).section("Due in the next 7 days, not yet submitted" + tag).add(Item(line, link))
+            elif submitted is None and m.needs_file and now - MISSING_WITHIN < status.due_at <= now:
+                digest_of(sid).section("Deadline passed, nothing submitted" + tag).add(Item(line, link))
+            elif submitted is not None and submitted.is_late and submitted.submitted_at > now - LATE_WITHIN:
+                digest_of(sid).section("Submitted late this week" + tag).add(
+                    Item(f"{line}, submitted {_when(submitted.submitted_at, cohort)}", link))
+        for o in late_meetings:
+            if o.supervisor is None:
+                continue
+            last = f"last meeting {o.last_met_on:%d %b}" if o.last_met_on else "no meeting recorded"
+            digest_of(o.supervisor.id).section("No recent meeting" + tag).add(Item(
+                f"{names.label(cohort, o.student, o.supervisor.id)}: {o.since_label} ({last}; "
+                f"the gap is {o.limit_weeks} weeks)", f"/cohorts/{cohort.id}/meetings/supervision"))
+    _held_only(now, digests, {c.id: c for c in _live_cohorts(now)})
+    return [digests[sid] for sid in sorted(digests)]
+
+
+def _held_only(now: datetime, digests: dict[int, Digest], cohorts: dict[int, Cohort]) -> None:
+    """Everyone else holding messages for their digest (a marker, a student who chose it) gets a weekly
+    one too, or what they hold would never reach them; from Monday 08:00 in the zone of the cohort the
+    messages are about (UTC when none is running). A coordinator's go in their daily digest, which
+    is written first."""
+    rows = db.session.execute(select(outbox.OutboxMessage.user_id, func.min(outbox.OutboxMessage.cohort_id))
+                              .where(outbox.OutboxMessage.state == outbox.HELD,
+                                     outbox.OutboxMessage.user_id.not_in(list(digests)))
+                              .group_by(outbox.OutboxMessage.user_id)).all()
+    if not rows:
+        return
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([uid for uid, _ in rows])))}
+    for uid, cohort_id in rows:
+        local = now.astimezone(cohorts[cohort_id].zone if cohort_id in cohorts else timezone.utc)
+        if local.weekday() == 0 and local.hour < FROM_HOUR:
+            continue
+        year, week, _ = local.isocalendar()
+        digests[uid] = Digest(people[uid], "supervisor_digest", f"supervisor-digest:u{uid}:{year}-W{week:02d}",
+                              f"projectflow: your digest, week {week} of {year}")
+
+
+@rule
+def supervisor_digest(now: datetime) -> Iterable[Due]:
+    """Write this week's supervisors' digests (see the module's docstring for why here)."""
+    write(supervisor_digests(now), now)
+    return ()
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+def _held_item(row: outbox.OutboxMessage) -> Item:
+    """A held message as a line of the digest: what its e-mail said under "Hello ...,", and its link."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    parts = [p.strip() for p in outbox.text_of(row).replace("\r\n", "\n").split("\n\n") if p.strip()]
+    said = parts[1] if len(parts) > 1 and parts[0].startswith("Hello") else row.subject
+    links = [p[len(base):] for p in parts if p.startswith(base + "/") and "\n" not in p]
+    return Item(said, links[0] if links else "")
+
+
+def write(digests: list[Digest], now: datetime) -> int:
+    """Put each digest in the outbox once, with the held messages of its person, and mark those
+    digested in the same transaction, only when this process's insert of the digest won its key.
+    Returns how many were written. Does not commit."""
+    if not digests:
+        return 0
+    made = 0
+    kinds = {d.kind for d in digests}
+    channels = {(uid, kind): c for kind in kinds
+                for uid, c in channels_of(sorted({d.user.id for d in digests if d.kind == kind}), kind).items()}
+    taken = set(db.session.scalars(select(outbox.OutboxMessage.key).where(
+        outbox.OutboxMessage.key.in_([d.key for d in digests]))))
+    holding = set(db.session.scalars(select(outbox.OutboxMessage.user_id).where(
+        outbox.OutboxMessage.user_id.in_([d.user.id for d in digests]), outbox.OutboxMessage.state == outbox.HELD)))
+    for d in digests:
+        if d.key in taken or not d.user.is_active or not (d.sections or d.user.id in holding):
+            continue
+        # Locked (PostgreSQL): a second scheduler writing this person's digest waits here, then finds
+        # them digested, so no message is carried by two digests.
+        held = db.session.scalars(select(outbox.OutboxMessage).where(
+            outbox.OutboxMessage.user_id == d.user.id, outbox.OutboxMessage.state == outbox.HELD)
+            .order_by(outbox.OutboxMessage.id).with_for_update()).all()
+        sections = list(d.sections)
+        if held:
+            sections.append(Section("Messages you chose to receive in your digest",
+                                    [_held_item(r) for r in held]))
+        if not sections:
+            continue
+        mailed = held or channels[d.user.id, d.kind] != IN_APP
+        total = sum(len(s.items) + s.more for s in sections)
+        summary = f"{total} item{'s' if total != 1 else ''} that may need you, each with its link."
+        link = "/notifications"
+        message = mail.build(d.user.email, d.subject, "digest", person=d.user, message=summary, link=link,
+                             kind=KINDS[d.kind], sections=sections)
+        row_id = outbox.put(message, key=d.key, kind=d.kind, user_id=d.user.id,
+                            state=outbox.QUEUED if mailed else outbox.IN_APP)
+        if row_id is None:
+            continue  # another scheduler wrote it a moment ago, and marked what it carried
+        if held:
+            db.session.execute(update(outbox.OutboxMessage).where(
+                outbox.OutboxMessage.id.in_([r.id for r in held]), outbox.OutboxMessage.state == outbox.HELD)
+                .values(state=outbox.DIGESTED, digest_id=row_id, sent_at=now))
+        title = d.subject.removeprefix("projectflow: ")
+        db.session.add(Notification(user_id=d.user.id, message=f"{title[:1].upper()}{title[1:]}: {summary}",
+                                    link=link, created_at=now))
+        made += 1
+    return made

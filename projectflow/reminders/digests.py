@@ -93,10 +93,13 @@ def _started(now: datetime, cohort: Cohort) -> bool:
     return now.astimezone(cohort.zone).hour >= FROM_HOUR
 
 
-def _live_cohorts(now: datetime) -> list[Cohort]:
-    """Cohorts still running (a month's grace after the full-time phase), in id order."""
-    today = now.date()
-    return list(db.session.scalars(select(Cohort).where(Cohort.full_time_end >= today - timedelta(days=31))
+SUPERVISING_AFTER = timedelta(days=31)  # after the full-time phase: late hand-ins still come
+COORDINATING_AFTER = timedelta(days=183)  # marking, moderation and the exam board come months later
+
+
+def _live_cohorts(now: datetime, after: timedelta = SUPERVISING_AFTER) -> list[Cohort]:
+    """Cohorts still running (``after`` the end of their full-time phase), in id order."""
+    return list(db.session.scalars(select(Cohort).where(Cohort.full_time_end >= now.date() - after)
                                    .order_by(Cohort.id)))
 
 
@@ -192,6 +195,93 @@ def _held_only(now: datetime, digests: dict[int, Digest], cohorts: dict[int, Coh
         year, week, _ = local.isocalendar()
         digests[uid] = Digest(people[uid], "supervisor_digest", f"supervisor-digest:u{uid}:{year}-W{week:02d}",
                               f"projectflow: your digest, week {week} of {year}")
+
+
+# --- coordinators -------------------------------------------------------------------------------------
+
+def coordinator_digests(now: datetime) -> list[Digest]:
+    """Today's digests of the coordinators of running cohorts where it is past 08:00: proposals
+    awaiting approval, extension requests awaiting a decision, mark sheets past their due moment and
+    not submitted, agreements in reconciliation or third marking, results on the moderation list not
+    moderated yet. One query per list for all cohorts (and one per cohort for moderation), however
+    many items; each list names ``SHOWN`` and counts the rest. Students are named as ``naming``
+    decides: a coordinator reads candidate numbers of an anonymous cohort unless they supervise the
+    student. ``write`` drops those with nothing to say and no held message."""
+    from ..assessment.models import (
+        IN_RECONCILIATION, RELEASED, SUBMITTED, THIRD_MARKING, Agreement, Component, MarkSheet, Result,
+    )
+    from ..assessment.results import _listed  # the moderation list's own definition
+    from ..cohorts.models import CohortStaff
+    from ..milestones.models import REQUESTED, Extension, Milestone
+    from ..proposals.models import SUBMITTED as AWAITING_APPROVAL
+    from ..proposals.models import Project
+
+    cohorts = {c.id: c for c in _live_cohorts(now, COORDINATING_AFTER) if _started(now, c)}
+    if not cohorts:
+        return []
+    ids = list(cohorts)
+    coordinators: dict[int, list[User]] = {}
+    for cohort_id, user in db.session.execute(select(CohortStaff.cohort_id, User).join(User, User.id == CohortStaff.user_id)
+                                              .where(CohortStaff.cohort_id.in_(ids), CohortStaff.is_coordinator.is_(True))
+                                              .order_by(User.id)):
+        coordinators.setdefault(cohort_id, []).append(user)
+    # (cohort id, heading, student id or None, text, link), in each list's order
+    found: list[tuple[int, str, int | None, str, str]] = []
+    for p in db.session.scalars(select(Project).where(Project.cohort_id.in_(ids), Project.state == AWAITING_APPROVAL)
+                                .order_by(Project.updated_at, Project.id)):
+        found.append((p.cohort_id, "Proposals awaiting your approval", None, f"“{p.title}”", f"/projects/{p.id}"))
+    for e, cohort_id in db.session.execute(select(Extension, Milestone.cohort_id).join(Milestone)
+                                           .where(Milestone.cohort_id.in_(ids), Extension.state == REQUESTED)
+                                           .order_by(Extension.requested_at, Extension.id)):
+        found.append((cohort_id, "Extension requests awaiting a decision", e.student_id,
+                      f"“{e.milestone.title}”, asked {_when(e.requested_at, cohorts[cohort_id])}",
+                      f"/cohorts/{cohort_id}/extensions"))
+    for sheet in db.session.scalars(select(MarkSheet).join(Component).where(
+            Component.cohort_id.in_(ids), MarkSheet.replaced_at.is_(None), MarkSheet.state != SUBMITTED,
+            MarkSheet.due_at < now).order_by(MarkSheet.due_at, MarkSheet.id)):
+        cohort = cohorts[sheet.component.cohort_id]
+        found.append((cohort.id, "Marking overdue", sheet.student_id,
+                      f"{sheet.component.title}: {sheet.marker.name}’s sheet, due {_when(sheet.due_at, cohort)}",
+                      f"/cohorts/{cohort.id}/marking"))
+    for a in db.session.scalars(select(Agreement).join(Component).where(
+            Component.cohort_id.in_(ids), Agreement.state.in_((IN_RECONCILIATION, THIRD_MARKING)))
+            .order_by(Agreement.updated_at, Agreement.id)):
+        what = "in reconciliation" if a.state == IN_RECONCILIATION else "third marking"
+        found.append((a.component.cohort_id, "Reconciliations and third markings waiting", a.student_id,
+                      f"{a.component.title}: {what}", f"/marking/agreements/{a.id}"))
+    for cohort in cohorts.values():
+        if cohort.id not in coordinators:
+            continue
+        waiting = db.session.scalar(select(func.count(Result.id)).where(
+            _listed(cohort), Result.moderated_at.is_(None), Result.state != RELEASED))
+        if waiting:
+            found.append((cohort.id, "Moderation waiting", None,
+                          f"{waiting} result{'s' if waiting != 1 else ''} on the moderation list not moderated yet",
+                          f"/cohorts/{cohort.id}/moderation"))
+    names = naming({(c, s) for c, _, s, _, _ in found if s is not None})
+    students = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({s for _, _, s, _, _ in found if s is not None})))} if found else {}
+    digests: dict[int, Digest] = {}
+    for cohort_id, people in coordinators.items():
+        local = now.astimezone(cohorts[cohort_id].zone).date()
+        for person in people:
+            digests.setdefault(person.id, Digest(person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
+                                                 f"projectflow: what needs you today, {local:%a %d %b %Y}"))
+    for cohort_id, heading, student_id, line, link in found:
+        cohort = cohorts[cohort_id]
+        for person in coordinators.get(cohort_id, ()):
+            who = f"{names.label(cohort, students[student_id], person.id)}: " if student_id is not None else ""
+            digests[person.id].section(f"{heading} ({cohort.title})").add(Item(who + line, link))
+    return [digests[uid] for uid in sorted(digests)]
+
+
+# --- the rules: coordinators' first, so that a coordinator's held messages go in the daily digest -----
+
+@rule
+def coordinator_digest(now: datetime) -> Iterable[Due]:
+    """Write today's coordinators' digests (see the module's docstring for why here)."""
+    write(coordinator_digests(now), now)
+    return ()
 
 
 @rule

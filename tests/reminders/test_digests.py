@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, select
 
-from projectflow.cohorts.models import Enrolment
-from projectflow.cohorts.services import new_candidate_numbers
+from projectflow.assessment.models import MarkSheet, Result
 from projectflow.core import clock, mail, outbox
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
 from projectflow.matching.models import Allocation
 from projectflow.matching.services import published_run
+from projectflow.milestones import extensions
 from projectflow.reminders import digests, rules
 from projectflow.reminders.kinds import KINDS
 from projectflow.reminders.models import DIGEST, IN_APP, NotificationPreference
 from projectflow.submissions.models import Submission
 from projectflow.supervision.models import Meeting
+from tests.assessment.conftest import SEPTEMBER, marking  # noqa: F401 (fixture)
+from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
 from tests.posters.conftest import build_allocated
 
 from .conftest import add_milestone, hand_in
+from .test_marking import _disagree, number_of
 
 # Mon 1 Mar 2027, 08:00 in London (GMT): ISO week 9. The part-time phase began on Mon 11 Jan, so a
 # student with no meeting since has gone seven weeks (the gap is three).
@@ -96,7 +100,7 @@ def test_one_digest_a_week_from_monday_eight(team, smtp_server):
     assert "Ann Student: “Interim report”, due Wed 03 Mar 16:00" in body and "Ben Student" in body
     assert "Cat Student" not in body  # Kim's
     assert "No recent meeting" in body and "7 weeks (no meeting recorded; the gap is 3 weeks)" in body
-    assert f"http://localhost/cohorts/{team.cohort.id}/progress" in body or "/progress" in body
+    assert f"http://127.0.0.1:5000/cohorts/{team.cohort.id}/progress" in body
     assert "/account/messages" in body
     assert "Interim report" in first.get_body(preferencelist=("html",)).get_content()
     # The next Monday: week 10, the report now missed by both.
@@ -249,3 +253,86 @@ def test_the_same_queries_for_a_small_and_a_larger_cohort(team, make):
     large, items_large = _statements(MONDAY)
     assert items_large > items_small  # the larger cohort does say more
     assert large == small
+
+
+# --- coordinators -------------------------------------------------------------------------------------
+
+def coordinator_digests_to(smtp_server, person):
+    return [m for m in smtp_server.messages if m["To"] == person.email and "what needs you today" in str(m["Subject"])]
+
+
+def _waiting_for_the_coordinator(marking, make, *, proposals: int = 1, requests: int = 1):
+    """Proposals awaiting approval, extension requests, one reconciliation, one result in the sample."""
+    cohort = marking.cohort
+    one, _two, agreement = _disagree(marking, marking.coordinator)
+    for i in range(proposals):
+        make.project(cohort, owner=marking.lee, title=f"Waiting project {i}", state="submitted")
+    later = add_milestone(cohort, f"Reflection {requests}", SEPTEMBER + timedelta(days=20))
+    for student in marking.students[:requests]:
+        extensions.request_extension(later, student, reason="Ill", by=student)
+    result = db.session.scalar(select(Result).where(Result.cohort_id == cohort.id, Result.student_id == one.student_id))
+    result.final, result.in_sample = Decimal("64"), True  # as the engine and the sample draw leave it
+    db.session.commit()
+    return one, agreement
+
+
+def test_a_coordinator_digest_says_each_kind_of_waiting_once_a_day(marking, make, smtp_server):
+    coordinator, cohort = marking.coordinator, marking.cohort
+    one, agreement = _waiting_for_the_coordinator(marking, make)
+    due = db.session.scalars(select(MarkSheet.due_at).where(MarkSheet.due_at.is_not(None))).first()
+    morning = due + timedelta(days=1)
+    morning = morning.replace(hour=7, minute=0)  # 08:00 in London (BST)
+    run_at(morning - timedelta(minutes=1))
+    assert coordinator_digests_to(smtp_server, coordinator) == []
+    run_at(morning)
+    run_at(morning + timedelta(hours=3))
+    (digest,) = coordinator_digests_to(smtp_server, coordinator)
+    body = text(digest)
+    for heading, link in (("Proposals awaiting your approval", "/projects/"),
+                          ("Extension requests awaiting a decision", f"/cohorts/{cohort.id}/extensions"),
+                          ("Marking overdue", f"/cohorts/{cohort.id}/marking"),
+                          ("Reconciliations and third markings waiting", f"/marking/agreements/{agreement.id}"),
+                          ("Moderation waiting", f"/cohorts/{cohort.id}/moderation")):
+        assert f"{heading} ({cohort.title})" in body and link in body
+    assert "“Waiting project 0”" in body and "1 result on the moderation list not moderated yet" in body
+    # An anonymous cohort: the coordinator supervises nobody, so reads candidate numbers.
+    assert cohort.marks_anonymously and one.student.name not in body
+    assert f"Candidate {number_of(cohort, one.student)}" in body
+    run_at(morning + timedelta(days=1))
+    assert len(coordinator_digests_to(smtp_server, coordinator)) == 2
+
+
+def test_no_coordinator_digest_when_nothing_waits(marking, smtp_server):
+    run_at(SEPTEMBER + timedelta(hours=1))
+    assert coordinator_digests_to(smtp_server, marking.coordinator) == []
+
+
+def _coordinator_statements(moment) -> tuple[int, int]:
+    count = 0
+
+    def counted(*_args):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        with clock.frozen(moment):
+            found = digests.coordinator_digests(moment)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    db.session.rollback()
+    return count, sum(len(s.items) + s.more for d in found for s in d.sections)
+
+
+def test_the_coordinator_digest_reads_the_same_queries_for_more_items(marking, make):
+    _waiting_for_the_coordinator(marking, make)
+    moment = SEPTEMBER + timedelta(hours=2)
+    small, items_small = _coordinator_statements(moment)
+    for i in range(4):
+        make.project(marking.cohort, owner=marking.kim, title=f"More {i}", state="submitted")
+    later = add_milestone(marking.cohort, "Another", SEPTEMBER + timedelta(days=30))
+    for student in marking.students:
+        extensions.request_extension(later, student, reason="Ill", by=student)
+    db.session.commit()
+    large, items_large = _coordinator_statements(moment)
+    assert items_large > items_small and large == small

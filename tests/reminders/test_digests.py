@@ -6,7 +6,11 @@ queries for a small and a larger cohort. Real SMTP, the clock moved."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -30,6 +34,7 @@ from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
 from tests.posters.conftest import build_allocated
 
 from .conftest import add_milestone, hand_in
+from .test_delivery import REPO
 from .test_marking import _disagree, number_of
 
 # Mon 1 Mar 2027, 08:00 in London (GMT): ISO week 9. The part-time phase began on Mon 11 Jan, so a
@@ -336,3 +341,45 @@ def test_the_coordinator_digest_reads_the_same_queries_for_more_items(marking, m
     db.session.commit()
     large, items_large = _coordinator_statements(moment)
     assert items_large > items_small and large == small
+
+
+@pytest.mark.timeout(900)
+def test_two_schedulers_at_once_carry_each_held_message_in_one_digest(team, make, smtp_server, database_url, tmp_path):
+    """Two scheduler processes walk three weeks at once; the students took their deadline reminders in
+    their digest, so messages are held and carried all along: each carried by exactly one digest,
+    which says it, and every e-mail arrives once."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two scheduler processes need PostgreSQL (SQLite lets one writer in at a time)")
+    cohort = team.cohort
+    with clock.frozen(MONDAY - timedelta(days=30)):
+        students = [make.student(cohort, name=f"Held Student {i}") for i in range(24)]
+        for s in students:
+            db.session.add(NotificationPreference(user_id=s.id, kind="deadline", channel=DIGEST))
+        for k in range(3):
+            add_milestone(cohort, f"Weekly log {k}", MONDAY + timedelta(days=4 + 7 * k, hours=8))
+        db.session.commit()
+    processes = [subprocess.Popen(
+        [sys.executable, "-m", "tests.reminders.scheduler_process", database_url, str(smtp_server.port),
+         (MONDAY - timedelta(hours=8)).isoformat(), str(21 * 24), str(180), str(tmp_path / f"instance{i}")],
+        cwd=REPO, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
+    for process in processes:
+        output, _ = process.communicate(timeout=840)
+        assert process.returncode == 0, output.decode()[-3000:]
+    db.session.expire_all()
+    rows = db.session.scalars(select(outbox.OutboxMessage)).all()
+    queued = [r for r in rows if r.state in (outbox.QUEUED, outbox.SENDING)]
+    smtp_server.wait_for(sum(1 for r in rows if r.state == outbox.SENT) + len(queued), timeout=30)
+    ids = Counter(m["Message-ID"] for m in smtp_server.messages)
+    assert [i for i, n in ids.items() if n > 1] == []
+    by_id = {r.id: r for r in rows}
+    carried = [r for r in rows if r.state == outbox.DIGESTED]
+    assert len(carried) >= len(students) * 2  # the reminders of at least two weeks went in digests
+    for r in carried:
+        digest = by_id[r.digest_id]
+        assert digest.user_id == r.user_id and digest.kind == "supervisor_digest"
+        said = outbox.text_of(r).replace("\r\n", "\n").split("\n\n")[1]
+        assert said.strip() in outbox.text_of(digest).replace("\r\n", "\n")
+    # Each digest carries exactly the messages pointing at it (none twice, none in two digests).
+    for digest in {by_id[r.digest_id] for r in carried}:
+        said = outbox.text_of(digest).replace("\r\n", "\n").split("Messages you chose to receive in your digest")[1]
+        assert said.count("\n- ") == sum(1 for r in carried if r.digest_id == digest.id)

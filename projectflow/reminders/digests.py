@@ -221,9 +221,9 @@ def coordinator_digests(now: datetime) -> list[Digest]:
         return []
     ids = list(cohorts)
     coordinators: dict[int, list[User]] = {}
-    for cohort_id, user in db.session.execute(select(CohortStaff.cohort_id, User).join(User, User.id == CohortStaff.user_id)
-                                              .where(CohortStaff.cohort_id.in_(ids), CohortStaff.is_coordinator.is_(True))
-                                              .order_by(User.id)):
+    for cohort_id, user in db.session.execute(
+            select(CohortStaff.cohort_id, User).join(User, User.id == CohortStaff.user_id)
+            .where(CohortStaff.cohort_id.in_(ids), CohortStaff.is_coordinator.is_(True)).order_by(User.id)):
         coordinators.setdefault(cohort_id, []).append(user)
     # (cohort id, heading, student id or None, text, link), in each list's order
     found: list[tuple[int, str, int | None, str, str]] = []
@@ -265,8 +265,9 @@ def coordinator_digests(now: datetime) -> list[Digest]:
     for cohort_id, people in coordinators.items():
         local = now.astimezone(cohorts[cohort_id].zone).date()
         for person in people:
-            digests.setdefault(person.id, Digest(person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
-                                                 f"projectflow: what needs you today, {local:%a %d %b %Y}"))
+            digests.setdefault(person.id, Digest(
+                person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
+                f"projectflow: what needs you today, {local:%a %d %b %Y}"))
     for cohort_id, heading, student_id, line, link in found:
         cohort = cohorts[cohort_id]
         for person in coordinators.get(cohort_id, ()):

@@ -15,6 +15,7 @@ import re
 import smtplib
 import uuid
 from contextlib import contextmanager
+from contextvars import ContextVar
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -53,11 +54,32 @@ def build(to: str, subject: str, template: str, **context) -> EmailMessage:
     return msg
 
 
+_suppressed: ContextVar[bool] = ContextVar("projectflow_mail_suppressed", default=False)
+
+
+@contextmanager
+def suppressed():
+    """Inside the block nothing is mailed: ``queue`` and ``notify`` leave no outbox row (the demo
+    generator builds a year of history that nobody is to be told about)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def is_suppressed() -> bool:
+    return _suppressed.get()
+
+
 def queue(message: EmailMessage, *, key: str | None = None, kind: str = "message", user_id: int | None = None,
           cohort_id: int | None = None, held: bool = False) -> bool:
     """Put ``message`` in the outbox in the current transaction, to be sent once it commits (``held``:
     kept for its person's digest instead). ``key`` makes it once-only (a reminder); by default a message
-    is its own (its Message-ID). False when a message with that key was put there before."""
+    is its own (its Message-ID). False when a message with that key was put there before, or mail is
+    ``suppressed``."""
+    if _suppressed.get():
+        return False
     row_id = outbox.put(message, key=key or f"message:{message['Message-ID']}", kind=kind, user_id=user_id,
                         cohort_id=cohort_id, state=outbox.HELD if held else outbox.QUEUED)
     if row_id is not None and not held:

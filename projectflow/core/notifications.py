@@ -38,6 +38,7 @@ def notify(people: Iterable, message: str, *, link: str | None = None, cohort=No
 
     now = clock.now()
     told = {p.id: p for p in people if p is not None and p.is_active}
+    email = email and not mail.is_suppressed()
     channels = channels_of(list(told), "notice") if email and told else {}
     for person in told.values():
         db.session.add(Notification(user_id=person.id, cohort_id=getattr(cohort, "id", None),

@@ -134,7 +134,13 @@ def people_csv(seed: int, academic_year: int, n_students: int = N_STUDENTS, stud
 def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: None) -> str:
     """Build the demo installation: last year's cohort, allocated and published, and this year's,
     in its preference round with a trial allocation run. Commits as it goes (the allocation runs are
-    solved by the job runner, which commits); the caller commits the rest."""
+    solved by the job runner, which commits); the caller commits the rest. Nobody is mailed about the
+    history it makes (people are told in the app, as the services do)."""
+    with mail.suppressed():
+        return _load_demo(seed, progress)
+
+
+def _load_demo(seed: int, progress: Callable[[int], None]) -> str:
     from .allocation import allocate_previous_year, solve_runs
     from .marking import add_marking
     from .results import add_results
@@ -156,7 +162,6 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
                                        student_seed=seed + year - 1)
     with clock.frozen(datetime(year - 1, 11, 3, 9, tzinfo=timezone.utc)):
         add_proposal_round(previous, coordinator, random.Random(seed + 2), open_round=False)
-    mail.discard_queued()
     db.session.commit()
     allocate_previous_year(previous, coordinator, datetime(year - 1, 12, 15, 10, tzinfo=timezone.utc))
     history = add_timeline_history(previous, coordinator, random.Random(seed + 3))
@@ -173,8 +178,6 @@ def load_demo(seed: int = 2026, progress: Callable[[int], None] = lambda step: N
     _set_demo_password(admin)
     add_account_states(cohort, previous, coordinator)
     add_outbox(cohort)
-    # The demo's history (approvals, proposals, allocations) is not mailed to anybody.
-    mail.discard_queued()
     db.session.commit()
     progress(20)
     solve_runs(cohort, coordinator, [("min-cost", "Trial run before the deadline")])

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ..cohorts.models import Cohort
-from ..core import clock, jobs, mail
+from ..core import clock, jobs
 from ..extensions import db
 from ..matching import second_markers, services
 from ..matching.models import Allocation, AllocationRun, MarkerAssignment
@@ -53,11 +53,9 @@ def allocate_previous_year(cohort: Cohort, coordinator: User, at: datetime) -> A
         db.session.commit()
     with clock.frozen(at + timedelta(days=1)):
         services.publish_run(best, by=coordinator)
-        mail.discard_queued()  # the people told are told in the app; nobody is mailed
         db.session.commit()
     with clock.frozen(at + timedelta(days=3)):
         _second_markers(best, coordinator)
-        mail.discard_queued()
         db.session.commit()
     return best
 

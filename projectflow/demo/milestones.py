@@ -12,7 +12,7 @@ from sqlalchemy import select
 from weasyprint import HTML
 
 from ..cohorts.models import Cohort
-from ..core import clock, mail
+from ..core import clock
 from ..extensions import db
 from ..matching import services as matching
 from ..milestones import extensions, services
@@ -114,7 +114,6 @@ def _meetings(cohort: Cohort, placed, rng: random.Random) -> int:
                     meetings.confirm_meeting(meeting, by=allocation.supervisor)
             n += 1
             day += timedelta(days=rng.choice([14, 14, 21]) + (42 if quiet and n % 5 == 0 else 0))
-        mail.discard_queued()
         db.session.commit()
     _dispute_one(cohort)
     return n
@@ -135,7 +134,6 @@ def _dispute_one(cohort: Cohort) -> None:
     with clock.frozen(moment):
         meetings.dispute_meeting(meeting, "We met a day later than this, and agreed to drop the second data set "
                                           "rather than update the plan. Please record it again as it was.", by=meeting.supervisor)
-    mail.discard_queued()
     db.session.commit()
 
 
@@ -153,7 +151,6 @@ def _extension(milestone: Milestone, student: User, coordinator: User, *, state:
         else:
             extensions.refer(asked, note="Referred to the mitigating circumstances board, which meets on Monday.",
                              by=coordinator)
-    mail.discard_queued()
     db.session.commit()
     return asked.new_due_at or milestone.due_at
 

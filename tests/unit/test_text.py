@@ -32,14 +32,15 @@ def test_shortened_never_cuts_a_word(text, limit, written):
 
 def test_a_notifications_subject_ends_on_a_whole_word(app, make):
     # Found when the app was tried: "projectflow: ... is now Fri 10 Sep 2027 16:00 (an exten".
-    from projectflow.core import mail
+    from projectflow.core import mail, outbox
     from projectflow.core.notifications import notify
     from projectflow.extensions import db
 
     person = make.student()
     notify([person], "The deadline of “Final report” is now Fri 10 Sep 2027 16:00 (an extension you were "
                      "granted still applies).")
-    [message] = db.session.info[mail._OUTBOX]
+    [row_id] = db.session.info[mail._OUTBOX]
+    message = db.session.get(outbox.OutboxMessage, row_id).email
     assert message["Subject"] == "projectflow: The deadline of “Final report” is now Fri 10 Sep 2027 16:00…"
     mail.discard_queued()
 

@@ -77,10 +77,14 @@ def _fresh(found: list[Due]) -> list[Due]:
 
 
 def preview(now: datetime) -> list[tuple[Due, str]]:
-    """What ``remind(now)`` would put in the outbox, with each person's channel; writes nothing."""
+    """What ``remind(now)`` would put in the outbox, with each person's channel; writes nothing. (The
+    digests write their own rows as their rules run, to mark what they carry in the same transaction:
+    they are not listed, and what they wrote is rolled back here.)"""
     found = _fresh(due_at(now))
     channels = _channels(found)
-    return [(d, channels[d.user.id, d.kind]) for d in found]
+    listed = [(d, channels[d.user.id, d.kind]) for d in found]
+    db.session.rollback()
+    return listed
 
 
 def _channels(found: list[Due]) -> dict[tuple[int, str], str]:

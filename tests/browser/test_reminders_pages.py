@@ -27,7 +27,8 @@ def _axe(page) -> list[dict]:
     return [v for v in page.evaluate(RUN_AXE, [WCAG_TAGS, []]) if v["impact"] in FAILING_IMPACTS]
 
 
-def test_preferences_and_the_outbox(page, live_server, make, cohort, coordinator, student, browser_problems, screenshot):
+def test_preferences_and_the_outbox(page, live_server, make, cohort, coordinator, student, browser_problems, screenshot,
+                                    smtp_server):
     with clock.frozen(START):
         for n in range(3):
             row = _put(cohort, student, f"Reminder {n + 1}: your project plan is due", kind="deadline")
@@ -65,7 +66,9 @@ def test_preferences_and_the_outbox(page, live_server, make, cohort, coordinator
     expect(page.locator("tbody tr")).to_have_count(1)
     screenshot(page, "reminders-outbox-failed")
     page.get_by_role("button", name="Resend").click()
-    expect(page.get_by_text("is queued again")).to_be_visible()
+    expect(page.get_by_text("is sent again now")).to_be_visible()
     screenshot(page, "reminders-outbox-resent")
-    assert db.session.get(outbox.OutboxMessage, failed, populate_existing=True).state == outbox.QUEUED
+    # Tried right after the commit: the mail server has it, and the row says sent.
+    assert [m["Subject"] for m in smtp_server.wait_for(1)] == ["Your interim report is due in a week"]
+    assert db.session.get(outbox.OutboxMessage, failed, populate_existing=True).state == outbox.SENT
     browser_problems.assert_clean()

@@ -189,6 +189,10 @@ def remove_session(cohort_id: int, session_id: int):
         answers = services.remove_session(session, by=current_user)
     except DomainError as exc:
         db.session.rollback()
+        if db.session.get(PosterSession, session_id, populate_existing=True) is None:
+            # Removed a moment ago (the same form sent twice): nothing of it is left to show.
+            flash(f"The session of {label} was already removed.", "info")
+            return _back(cohort, "sessions")
         flash(f"Not removed: {exc.message}", "danger")
         return _render_session(cohort, session, session_form(session, formdata=None, fill=True), form,
                                exc.status_code)

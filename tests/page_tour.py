@@ -212,6 +212,17 @@ class StatementLog:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
+def statements_of(run) -> int:
+    """How many SQL statements ``run()`` makes the app's engine execute."""
+    log = StatementLog(db.engine)
+    try:
+        with log.recording() as seen:
+            run()
+        return len(seen)
+    finally:
+        log.close()
+
+
 @contextmanager
 def objects_loaded() -> Iterator[Counter]:
     """How many objects of each model the block loads from the database (by class name)."""

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from projectflow.assessment import services as assessment
 from projectflow.assessment.models import FIRST, MarkSheet
@@ -22,6 +22,7 @@ from projectflow.posters import schedules, services
 from projectflow.posters.models import PosterSlot
 from projectflow.posters.schedules import Target
 from tests.html import href, main_text
+from tests.page_tour import statements_of
 
 BASE = "http://127.0.0.1:5000"  # BASE_URL's default
 
@@ -209,20 +210,6 @@ def test_the_calendar_feed_holds_the_slots_as_timed_events(app, client, login, a
     assert f"{slot.room.name}, board {slot.board} Your poster" in text
 
 
-def _statements(run) -> int:
-    seen = []
-
-    def count(*_args):
-        seen.append(1)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 def test_a_persons_slots_take_as_many_queries_however_many_posters(app, allocated, published):
     """An assessor of one poster and one of three: the page's and the feed's queries are the same."""
     c = allocated
@@ -237,9 +224,9 @@ def test_a_persons_slots_take_as_many_queries_however_many_posters(app, allocate
         client = app.test_client()
         client.post("/login", data={"email": email, "password": "correct horse battery"})
         db.session.expunge_all()
-        page_statements = _statements(lambda: client.get(address))
+        page_statements = statements_of(lambda: client.get(address))
         db.session.expunge_all()
-        feed_statements = _statements(lambda: feeds.calendar_for(db.session.get(User, person_id)))
+        feed_statements = statements_of(lambda: feeds.calendar_for(db.session.get(User, person_id)))
         counts[person_id] = (page_statements, feed_statements)
     assert counts[people[0][0]] == counts[people[1][0]]
 

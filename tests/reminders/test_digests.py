@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from projectflow.assessment.models import MarkSheet, Result
 from projectflow.core import clock, mail, outbox
@@ -31,6 +31,7 @@ from projectflow.submissions.models import Submission
 from projectflow.supervision.models import Meeting
 from tests.assessment.conftest import SEPTEMBER, marking  # noqa: F401 (fixture)
 from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
+from tests.page_tour import statements_of
 from tests.posters.conftest import build_allocated
 
 from .conftest import add_milestone, hand_in
@@ -234,20 +235,11 @@ def _grow(team, make, n: int):
     db.session.commit()
 
 
-def _statements(moment) -> tuple[int, int]:
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
-        with clock.frozen(moment):
-            found = digests.supervisor_digests(moment)
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
+def _statements(moment, rule=None) -> tuple[int, int]:
+    """Statements a digest rule runs at ``moment``, and the items its digests list."""
+    found = []
+    with clock.frozen(moment):
+        count = statements_of(lambda: found.extend((rule or digests.supervisor_digests)(moment)))
     db.session.rollback()
     return count, sum(len(s.items) + s.more for d in found for s in d.sections)
 
@@ -313,20 +305,7 @@ def test_no_coordinator_digest_when_nothing_waits(marking, smtp_server):
 
 
 def _coordinator_statements(moment) -> tuple[int, int]:
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
-        with clock.frozen(moment):
-            found = digests.coordinator_digests(moment)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    db.session.rollback()
-    return count, sum(len(s.items) + s.more for d in found for s in d.sections)
+    return _statements(moment, digests.coordinator_digests)
 
 
 def test_the_coordinator_digest_reads_the_same_queries_for_more_items(marking, make):

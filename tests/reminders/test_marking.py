@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from projectflow.assessment import reconciliation, services
 from projectflow.assessment.models import FIRST, SECOND, Agreement, Component, MarkSheet
@@ -20,6 +20,7 @@ from projectflow.reminders import rules
 from tests.assessment.conftest import SEPTEMBER, marking  # noqa: F401 (fixture)
 from tests.assessment.test_sheets import entries
 from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
+from tests.page_tour import statements_of
 
 
 def run_at(moment):
@@ -227,29 +228,14 @@ def test_a_need_that_is_over_before_the_scheduler_looks_is_not_sent(marking, coo
     assert keys_of(agreement) == []
 
 
-def _statements(run) -> int:
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    return count
-
-
 def test_the_rules_take_as_many_queries_for_many_sheets_as_for_few(marking, coordinator, smtp_server):
     now = SEPTEMBER + timedelta(minutes=1)
     _disagree(marking, coordinator, 0)
     few = db.session.scalar(select(db.func.count(MarkSheet.id)))
     components = {key: c.id for key, c in marking.components.items()}
     db.session.remove()  # a cold session, as the scheduler's pass has
-    small = (_statements(lambda: list(marking_rules.marking_sheets(now))),
-             _statements(lambda: list(marking_rules.marking_needed(now))))
+    small = (statements_of(lambda: list(marking_rules.marking_sheets(now))),
+             statements_of(lambda: list(marking_rules.marking_needed(now))))
     coordinator = db.session.merge(coordinator)
     marking.components = {key: db.session.get(Component, cid) for key, cid in components.items()}
     for key in ("poster", "independence"):
@@ -265,8 +251,8 @@ def test_the_rules_take_as_many_queries_for_many_sheets_as_for_few(marking, coor
     many = db.session.scalar(select(db.func.count(MarkSheet.id)))
     assert many >= 2 * few
     db.session.remove()
-    large = (_statements(lambda: list(marking_rules.marking_sheets(now))),
-             _statements(lambda: list(marking_rules.marking_needed(now))))
+    large = (statements_of(lambda: list(marking_rules.marking_sheets(now))),
+             statements_of(lambda: list(marking_rules.marking_needed(now))))
     assert large == small, (small, large)
     assert max(large) <= 5
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from projectflow.core import clock, mail, outbox
 from projectflow.extensions import db
@@ -18,6 +18,7 @@ from projectflow.posters.models import PosterSlot
 from projectflow.posters.schedules import Target
 from projectflow.reminders import poster_day as poster_rules
 from projectflow.reminders import rules
+from tests.page_tour import statements_of
 from tests.posters.conftest import allocated, june, poster_days  # noqa: F401 (fixtures)
 from tests.posters.test_mine import made, publish, slot_of
 
@@ -160,24 +161,9 @@ def poster_days_of(schedule):
                               .order_by(PosterSession.starts_at)).all()
 
 
-def _statements(run) -> int:
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    return count
-
-
 def test_the_same_queries_for_four_posters_as_for_sixteen(make, allocated, published, smtp_server):
     c, schedule = allocated, published
-    small = _statements(lambda: list(poster_rules.poster_day(EVE)))
+    small = statements_of(lambda: list(poster_rules.poster_day(EVE)))
     # Twelve more students, their posters on the morning's free boards, assessed by the three.
     morning, _ = poster_days_of(schedule)
     room = morning.rooms[0]
@@ -200,7 +186,7 @@ def test_the_same_queries_for_four_posters_as_for_sixteen(make, allocated, publi
     assert len(schedules.slots_of(schedule)) == 16
     found = list(poster_rules.poster_day(EVE))
     assert len(found) == 16 + 3
-    large = _statements(lambda: list(poster_rules.poster_day(EVE)))
+    large = statements_of(lambda: list(poster_rules.poster_day(EVE)))
     assert large == small, (small, large)
     assert large <= 9
 

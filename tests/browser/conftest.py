@@ -24,6 +24,9 @@ pytest.importorskip("pytest_playwright", reason="pytest-playwright is not instal
 from playwright.sync_api import expect  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from projectflow.core import jobs  # noqa: E402
+from projectflow.extensions import db  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "artifacts" / "screenshots"
 
@@ -155,3 +158,34 @@ def screenshot():
         return path
 
     return take
+
+
+class JobRunner:
+    """Plays `projectflow scheduler`: runs queued jobs in a thread of its own, with its own session."""
+
+    def __init__(self, app):
+        self.app = app
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
+
+    def _loop(self):
+        with self.app.app_context():
+            while not self.stop.is_set():
+                jobs.run_pending()
+                db.session.remove()
+                self.stop.wait(0.2)
+
+    def start(self):
+        self.thread.start()
+
+    def close(self):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def job_runner(app):
+    runner = JobRunner(app)
+    yield runner
+    runner.close()

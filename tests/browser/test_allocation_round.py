@@ -5,12 +5,10 @@ then a student sees their project with the explanation and a supervisor sees the
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
 
-from projectflow.core import jobs
 from projectflow.extensions import db
 from projectflow.matching import services
 from tests.browser.test_sign_in import sign_in
@@ -28,37 +26,6 @@ def choose(select, starting_with: str) -> None:
 def sign_out(page) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-
-
-class JobRunner:
-    """Plays `projectflow scheduler`: runs queued jobs in a thread of its own, with its own session."""
-
-    def __init__(self, app):
-        self.app = app
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="job-runner", daemon=True)
-
-    def _loop(self):
-        with self.app.app_context():
-            while not self.stop.is_set():
-                jobs.run_pending()
-                db.session.remove()
-                self.stop.wait(0.2)
-
-    def start(self):
-        self.thread.start()
-
-    def close(self):
-        self.stop.set()
-        if self.thread.is_alive():
-            self.thread.join(timeout=30)
-
-
-@pytest.fixture
-def job_runner(app):
-    runner = JobRunner(app)
-    yield runner
-    runner.close()
 
 
 def test_a_run_goes_from_start_to_publication_and_students_see_why(

@@ -16,20 +16,13 @@ from projectflow.core import clock
 from projectflow.extensions import db
 from projectflow.posters import schedules, services
 from projectflow.posters.models import PosterSchedule
-from tests.browser.test_allocation_round import JobRunner, sign_out
+from tests.browser.test_allocation_round import sign_out
 from tests.browser.test_sign_in import sign_in
 from tests.posters.conftest import build_allocated
 
 pytestmark = [pytest.mark.browser, pytest.mark.csrf]
 
 JUNE = datetime(2027, 6, 1, 10, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def job_runner(app):
-    runner = JobRunner(app)
-    yield runner
-    runner.close()
 
 
 def test_availability_to_a_published_schedule_and_an_assessors_own_slots(

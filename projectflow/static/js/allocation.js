@@ -41,43 +41,10 @@
     }
     box.append(list);
     panel.append(box);
-    form.querySelector("button[type=submit]").disabled = !data.ok;
   }
 
-  // Changing the student and then the project sends two checks; only the answer to the latest
-  // may be shown, so an earlier one that arrives late is cancelled (or, if already read, ignored).
-  let latest = null;
-
-  function check() {
-    const params = new URLSearchParams({ student: student.value, project: project.value });
-    if (latest) {
-      latest.abort();
-    }
-    const mine = new AbortController();
-    latest = mine;
-    panel.textContent = "Checking…";
-    form.querySelector("button[type=submit]").disabled = true;
-    fetch(form.dataset.checkUrl + "?" + params.toString(),
-      { headers: { Accept: "application/json" }, signal: mine.signal })
-      .then((response) => response.json().then((data) => ({ response, data })))
-      .then(({ response, data }) => {
-        if (latest !== mine) {
-          return;
-        }
-        if (response.ok) {
-          render(data);
-        } else {
-          panel.textContent = data.message || "The move could not be checked.";
-          form.querySelector("button[type=submit]").disabled = false;
-        }
-      })
-      .catch(() => {
-        if (latest === mine) {
-          panel.textContent = "The move could not be checked: is the server reachable?";
-          form.querySelector("button[type=submit]").disabled = false;
-        }
-      });
-  }
+  const ask = window.projectflow.liveCheck(form, panel, { what: "move", render });
+  const check = () => ask(new URLSearchParams({ student: student.value, project: project.value }));
 
   student.addEventListener("change", check);
   project.addEventListener("change", check);

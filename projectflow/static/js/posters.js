@@ -51,11 +51,9 @@
     list.append(item(figures("After the change", data.after)));
     box.append(list);
     panel.append(box);
-    submit.disabled = !data.ok;
   }
 
-  // Only the answer to the latest question may be shown: an earlier one arriving late is cancelled.
-  let latest = null;
+  const ask = window.projectflow.liveCheck(form, panel, { what: "change", render });
 
   function check() {
     showFields();
@@ -67,32 +65,7 @@
     }
     const params = new URLSearchParams({ student: student.value, action: action() });
     params.set(swap ? "other" : "target", swap ? other.value : target.value);
-    if (latest) {
-      latest.abort();
-    }
-    const mine = new AbortController();
-    latest = mine;
-    panel.textContent = "Checking…";
-    submit.disabled = true;
-    fetch(form.dataset.checkUrl + "?" + params.toString(), { headers: { Accept: "application/json" }, signal: mine.signal })
-      .then((response) => response.json().then((data) => ({ response, data })))
-      .then(({ response, data }) => {
-        if (latest !== mine) {
-          return;
-        }
-        if (response.ok) {
-          render(data);
-        } else {
-          panel.textContent = data.message || "The change could not be checked.";
-          submit.disabled = false;
-        }
-      })
-      .catch(() => {
-        if (latest === mine) {
-          panel.textContent = "The change could not be checked: is the server reachable?";
-          submit.disabled = false;
-        }
-      });
+    ask(params);
   }
 
   [student, target, other].forEach((select) => select.addEventListener("change", check));

@@ -18,13 +18,13 @@ from flask_wtf import FlaskForm as _WTFFlaskForm
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import BadRequest
 from wtforms import DateField, DateTimeField, DateTimeLocalField, Form, IntegerField, PasswordField, \
-    SelectMultipleField, StringField, TextAreaField
+    SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .errors import DomainError
 from .text import split_keywords
-from .ids import MAX_INT
+from .ids import MAX_INT, as_id
 
 # NUL, the other C0 controls but tab, LF and CR, DEL and the C1 controls.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -175,3 +175,24 @@ class KeywordsField(StringField):
             self.data = split_keywords(valuelist[0])
         else:
             self.data = []
+
+
+class IdChoiceField(SelectField):
+    """A choice of one thing of a list by id, or none ("" in the page). A value that is not an id is
+    refused with "Choose a <what> from the list."; whether the id may be chosen is the service's to say."""
+
+    def __init__(self, label=None, validators=None, *, what: str, **kwargs):
+        super().__init__(label, validators, coerce=lambda v: v, validate_choice=False, **kwargs)
+        self.what = what
+        self.type = "SelectField"  # drawn by the form macro as the select it is
+
+    def process_formdata(self, valuelist):
+        raw = valuelist[0] if valuelist else ""
+        if raw in ("", None):
+            self.data = None
+            return
+        try:
+            self.data = as_id(raw)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"Choose a {self.what} from the list.") from None

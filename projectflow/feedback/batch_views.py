@@ -6,15 +6,14 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import BooleanField, RadioField, SelectChoice, SelectField
+from wtforms import BooleanField, RadioField, SelectChoice
 
 from ..cohorts.access import cohort_for
 from ..cohorts.models import Cohort
 from ..core import jobs, once
 from ..core.auth import get_or_404
 from ..core.errors import DomainError
-from ..core.forms import FlaskForm, show_error
-from ..core.ids import as_id
+from ..core.forms import FlaskForm, IdChoiceField, show_error
 from ..extensions import db
 from ..people.models import User
 from . import batch
@@ -22,29 +21,6 @@ from .feedback_form import STAFF, STUDENT
 from .views import bp
 
 REFUSED = "Only this cohort's coordinators generate its feedback forms."
-
-
-class IdChoiceField(SelectField):
-    """A choice of one of a list of things by id, or none ("" in the page). A value that is not an
-    id is refused with a sentence; whether the id belongs to the cohort is the service's to say."""
-
-    def __init__(self, label=None, validators=None, *, what: str, **kwargs):
-        super().__init__(label, validators, coerce=lambda v: v, validate_choice=False, **kwargs)
-        self.what = what
-
-    def process_formdata(self, valuelist):
-        raw = valuelist[0] if valuelist else ""
-        if raw in ("", None):
-            self.data = None
-            return
-        try:
-            self.data = as_id(raw)
-        except ValueError:
-            self.data = None
-            raise ValueError(f"Choose a {self.what} from the list.") from None
-
-    def process_data(self, value):
-        self.data = value
 
 
 class BatchForm(FlaskForm):

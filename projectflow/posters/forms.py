@@ -7,7 +7,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, HiddenField, I
                      SelectField, StringField, SubmitField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..core.forms import FlaskForm
+from ..core.forms import FlaskForm, IdChoiceField
 from ..core.ids import as_id
 from ..core.once import FormTokenField
 from . import services
@@ -204,35 +204,14 @@ def change_form(review, zone, slot_minutes: int, **kwargs) -> ChangeForm:
 
 # --- panel members ---------------------------------------------------------------------------------
 
-class PersonChoiceField(SelectField):
-    """A choice of one person of a list, by id ("" in the page: nobody chosen yet). A value that is not
-    an id is refused with a sentence; whether the person may be chosen is the service's to say."""
-
-    def __init__(self, label=None, validators=None, *, refused: str, **kwargs):
-        super().__init__(label, validators, coerce=lambda v: v, validate_choice=False, **kwargs)
-        self.refused = refused
-        self.type = "SelectField"  # shown by the form macro as the select it is
-
-    def process_formdata(self, valuelist):
-        raw = valuelist[0] if valuelist else ""
-        if raw in ("", None):
-            self.data = None
-            return
-        try:
-            self.data = as_id(raw)
-        except ValueError:
-            self.data = None
-            raise ValueError(self.refused) from None
-
-
 class PanelMemberForm(FlaskForm):
     """Add a member of staff to a student's poster panel."""
 
-    student = PersonChoiceField("Poster of", refused="Choose a student from the list.",
-                                validators=[InputRequired("Choose the student whose poster they assess.")])
-    member = PersonChoiceField("Member of staff", refused="Choose a member of staff from the list.",
-                               validators=[InputRequired("Choose the member of staff who joins the panel.")],
-                               description="They assess the poster together with its supervisor and second marker.")
+    student = IdChoiceField("Poster of", what="student",
+                            validators=[InputRequired("Choose the student whose poster they assess.")])
+    member = IdChoiceField("Member of staff", what="member of staff",
+                           validators=[InputRequired("Choose the member of staff who joins the panel.")],
+                           description="They assess the poster together with its supervisor and second marker.")
 
 
 def panel_member_form(students: list[tuple[int, str]], staff: list[tuple[int, str]], **kwargs) -> PanelMemberForm:

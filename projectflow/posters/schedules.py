@@ -432,10 +432,15 @@ def check_change(schedule: PosterSchedule, student: User, target: Target | None 
                  swap_with: User | None = None) -> Check:
     """What moving ``student``'s poster to ``target`` (or swapping it with ``swap_with``'s) would do:
     the rules it would break that the schedule does not break now, and how the figures change."""
+    return _checked(schedule, student, target, swap_with)[0]
+
+
+def _checked(schedule: PosterSchedule, student: User, target: Target | None, swap_with: User | None):
+    """The Check of a change, the slots as they stand (by student id) and the change's new places."""
     _editable(schedule)
     slots = slots_of(schedule)
     now = standing(schedule, slots)
-    placements, _ = _proposed(schedule, slots, student, target, swap_with)
+    placements, changes = _proposed(schedule, slots, student, target, swap_with)
     after = standing_schedule(poster_problem_from_dict(now.problem), placements)
     already = set(now.result.verdict.problems)
     problems = tuple(now.names(p) for p in after.verdict.problems if p not in already)
@@ -445,7 +450,8 @@ def check_change(schedule: PosterSchedule, student: User, target: Target | None 
     if after.assessor_days > now.result.assessor_days:
         warnings.append(f"Assessors would come in on {counted(after.assessor_days - now.result.assessor_days, 'more day')}"
                         " in all.")
-    return Check(not problems, problems, tuple(warnings), _figures(now.result), _figures(after))
+    check = Check(not problems, problems, tuple(warnings), _figures(now.result), _figures(after))
+    return check, {s.student_id: s for s in slots}, changes
 
 
 def change(schedule: PosterSchedule, student: User, target: Target | None = None, *, swap_with: User | None = None,
@@ -456,11 +462,9 @@ def change(schedule: PosterSchedule, student: User, target: Target | None = None
     _require_coordinator(cohort, by)
     services._lock(cohort)
     schedule = db.session.get(PosterSchedule, schedule.id, populate_existing=True)
-    check = check_change(schedule, student, target, swap_with=swap_with)
+    check, slots, changes = _checked(schedule, student, target, swap_with)
     if not check.ok:
         raise ValidationFailed("Not changed: " + " ".join(check.problems), field="target")
-    slots = {s.student_id: s for s in slots_of(schedule)}
-    _, changes = _proposed(schedule, list(slots.values()), student, target, swap_with)
     if all(sid in slots and (slots[sid].session_id, slots[sid].room_id, slots[sid].starts_at, slots[sid].board) == new
            for sid, new in changes.items()):
         return check  # already there (the same form sent twice)

@@ -10,15 +10,16 @@ what waits for them, each carrying the messages its person chose to take "in my 
   students' names (the anonymity rule: a student's supervisors always see the name).
 - *Coordinators*, once per day (``coordinator-digest:u<id>:<date>``), from 08:00 in the cohort's zone:
   see ``coordinator_digests``.
+- *Anyone else holding messages* for their digest (a marker, a student who chose it): a weekly one
+  (``digest:u<id>:<year>-W<week>``) from Monday 08:00, carrying just those.
 
-Nothing is sent when every list is empty (held messages count: a digest carrying them is sent).
-
-*Why a digest is written here and not by ``rules.remind``.* The held messages a digest carries must be
-marked ``digested`` (with ``digest_id``) in the transaction that writes the digest, and only by the
-process whose insert won the digest's key: two schedulers at once would otherwise mark them twice, or
-mark messages the winning digest did not include. ``remind`` offers no step after its insert, so the
-digest rules write their rows themselves, inside the scheduler's transaction (rules run in ``remind``
-before it commits), and return no ``Due``. The cost: ``preview`` does not list digests.
+Nothing is sent when every list is empty (held messages count: a digest carrying them is sent). A
+person's held messages are carried by the first of their digests written in a pass, in that order,
+and marked ``digested`` (with ``digest_id``) by ``Due.after_put`` in the transaction that writes it,
+only when this process's insert won the digest's key; the rows are locked as the digest is made
+(PostgreSQL), so a second scheduler making the same digest waits, then finds them carried. When a
+held message would come too late in the next digest, ``rules.remind`` mails it on its own: see
+``next_digests``.
 
 *Channels.* "In my digest" chosen for a digest kind itself means e-mail. "In the app only" keeps the
 digest in the app, unless it carries held messages: those include deadline-critical kinds, which must
@@ -27,16 +28,15 @@ reach the inbox, so such a digest is mailed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import func, select, update
 
 from ..cohorts.models import Cohort
-from ..core import mail, outbox
-from ..core.notifications import Notification
+from ..core import outbox
 from ..extensions import db
 from ..people.models import User
 from .kinds import KINDS, channels_of
@@ -110,7 +110,7 @@ def _when(moment: datetime, cohort: Cohort) -> str:
 # --- supervisors --------------------------------------------------------------------------------------
 
 def supervisor_digests(now: datetime) -> list[Digest]:
-    """The supervisors' digests due at ``now``, one per supervisor of a running cohort (``write`` drops
+    """The supervisors' digests due at ``now``, one per supervisor of a running cohort (``_dues`` drops
     those with nothing to say and no held message), in a fixed number of queries per cohort, however
     many students and supervisors."""
     from ..matching.services import published_run
@@ -134,23 +134,33 @@ def supervisor_digests(now: datetime) -> list[Digest]:
             found.append((cohort, by_supervisor))
     if not found:
         return []
-    names = naming((c.id, a.student_id) for c, by in found for rows in by.values() for a in rows)
+    # Once this week's are written, the pass reads no student's progress (the scheduler looks every minute).
+    weeks = {cohort.id: now.astimezone(cohort.zone).isocalendar()[:2] for cohort, _ in found}
+
+    def key(sid: int, cohort: Cohort) -> str:
+        return f"supervisor-digest:u{sid}:{weeks[cohort.id][0]}-W{weeks[cohort.id][1]:02d}"
+
+    written = _taken([key(sid, c) for c, by in found for sid in by])
+    names = naming((c.id, a.student_id) for c, by in found for rows in by.values() for a in rows
+                   if key(a.supervisor_id, c) not in written)
     for cohort, by_supervisor in found:
-        year, week, _ = now.astimezone(cohort.zone).isocalendar()
+        year, week = weeks[cohort.id]
         students = {a.student_id: a.student for rows in by_supervisor.values() for a in rows}
         supervisor_of = {a.student_id: sid for sid, rows in by_supervisor.items() for a in rows}
         people = {sid: rows[0].supervisor for sid, rows in by_supervisor.items()}
-        progress = statuses(cohort, list(students))
-        late_meetings = overdue(cohort, now.astimezone(cohort.zone).date())
 
         def digest_of(sid: int) -> Digest:  # noqa: B023 (called within this iteration only)
             if sid not in digests:
-                digests[sid] = Digest(people[sid], "supervisor_digest", f"supervisor-digest:u{sid}:{year}-W{week:02d}",
+                digests[sid] = Digest(people[sid], "supervisor_digest", key(sid, cohort),
                                       f"projectflow: your students, week {week} of {year}")
             return digests[sid]
 
         for sid in people:
             digest_of(sid)  # a candidate even with nothing to say of students: held messages, perhaps
+        if all(key(sid, cohort) in written for sid in people):
+            continue
+        progress = statuses(cohort, list(students))
+        late_meetings = overdue(cohort, now.astimezone(cohort.zone).date())
         tag = f" ({cohort.title})"
         for (student_id, _mid), status in sorted(progress.items(), key=lambda kv: (kv[1].due_at, kv[0])):
             sid, student, m = supervisor_of[student_id], students[student_id], status.milestone
@@ -172,29 +182,13 @@ def supervisor_digests(now: datetime) -> list[Digest]:
             digest_of(o.supervisor.id).section("No recent meeting" + tag).add(Item(
                 f"{names.label(cohort, o.student, o.supervisor.id)}: {o.since_label} ({last}; "
                 f"the gap is {o.limit_weeks} weeks)", f"/cohorts/{cohort.id}/meetings/supervision"))
-    _held_only(now, digests, {c.id: c for c in _live_cohorts(now)})
     return [digests[sid] for sid in sorted(digests)]
 
 
-def _held_only(now: datetime, digests: dict[int, Digest], cohorts: dict[int, Cohort]) -> None:
-    """Everyone else holding messages for their digest (a marker, a student who chose it) gets a weekly
-    one too, or what they hold would never reach them; from Monday 08:00 in the zone of the cohort the
-    messages are about (UTC when none is running). A coordinator's go in their daily digest, which
-    is written first."""
-    rows = db.session.execute(select(outbox.OutboxMessage.user_id, func.min(outbox.OutboxMessage.cohort_id))
-                              .where(outbox.OutboxMessage.state == outbox.HELD,
-                                     outbox.OutboxMessage.user_id.not_in(list(digests)))
-                              .group_by(outbox.OutboxMessage.user_id)).all()
-    if not rows:
-        return
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([uid for uid, _ in rows])))}
-    for uid, cohort_id in rows:
-        local = now.astimezone(cohorts[cohort_id].zone if cohort_id in cohorts else timezone.utc)
-        if local.weekday() == 0 and local.hour < FROM_HOUR:
-            continue
-        year, week, _ = local.isocalendar()
-        digests[uid] = Digest(people[uid], "supervisor_digest", f"supervisor-digest:u{uid}:{year}-W{week:02d}",
-                              f"projectflow: your digest, week {week} of {year}")
+def _taken(keys: list[str]) -> set[str]:
+    """Those of ``keys`` already in the outbox."""
+    return set(db.session.scalars(select(outbox.OutboxMessage.key).where(outbox.OutboxMessage.key.in_(keys)))) \
+        if keys else set()
 
 
 # --- coordinators -------------------------------------------------------------------------------------
@@ -206,7 +200,7 @@ def coordinator_digests(now: datetime) -> list[Digest]:
     moderated yet. One query per list for all cohorts (and one per cohort for moderation), however
     many items; each list names ``SHOWN`` and counts the rest. Students are named as ``naming``
     decides: a coordinator reads candidate numbers of an anonymous cohort unless they supervise the
-    student. ``write`` drops those with nothing to say and no held message."""
+    student. ``_dues`` drops those with nothing to say and no held message."""
     from ..assessment.models import (
         IN_RECONCILIATION, RELEASED, SUBMITTED, THIRD_MARKING, Agreement, Component, MarkSheet, Result,
     )
@@ -225,6 +219,16 @@ def coordinator_digests(now: datetime) -> list[Digest]:
             select(CohortStaff.cohort_id, User).join(User, User.id == CohortStaff.user_id)
             .where(CohortStaff.cohort_id.in_(ids), CohortStaff.is_coordinator.is_(True)).order_by(User.id)):
         coordinators.setdefault(cohort_id, []).append(user)
+    digests: dict[int, Digest] = {}
+    for cohort_id, people in coordinators.items():
+        local = now.astimezone(cohorts[cohort_id].zone).date()
+        for person in people:
+            digests.setdefault(person.id, Digest(
+                person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
+                f"projectflow: what needs you today, {local:%a %d %b %Y}"))
+    if not set(d.key for d in digests.values()) - _taken([d.key for d in digests.values()]):
+        # Today's are written: the pass reads nothing more (the scheduler looks every minute).
+        return [digests[uid] for uid in sorted(digests)]
     # (cohort id, heading, student id or None, text, link), in each list's order
     found: list[tuple[int, str, int | None, str, str]] = []
     for p in db.session.scalars(select(Project).where(Project.cohort_id.in_(ids), Project.state == AWAITING_APPROVAL)
@@ -261,13 +265,6 @@ def coordinator_digests(now: datetime) -> list[Digest]:
     names = naming({(c, s) for c, _, s, _, _ in found if s is not None})
     students = {u.id: u for u in db.session.scalars(select(User).where(
         User.id.in_({s for _, _, s, _, _ in found if s is not None})))} if found else {}
-    digests: dict[int, Digest] = {}
-    for cohort_id, people in coordinators.items():
-        local = now.astimezone(cohorts[cohort_id].zone).date()
-        for person in people:
-            digests.setdefault(person.id, Digest(
-                person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
-                f"projectflow: what needs you today, {local:%a %d %b %Y}"))
     for cohort_id, heading, student_id, line, link in found:
         cohort = cohorts[cohort_id]
         for person in coordinators.get(cohort_id, ()):
@@ -276,23 +273,69 @@ def coordinator_digests(now: datetime) -> list[Digest]:
     return [digests[uid] for uid in sorted(digests)]
 
 
-# --- the rules: coordinators' first, so that a coordinator's held messages go in the daily digest -----
+# --- anyone else holding messages -------------------------------------------------------------------
+
+def _monday_eight(now: datetime, zone) -> datetime:
+    """The latest Monday 08:00 (``zone``'s wall clock) at or before ``now``."""
+    local = now.astimezone(zone)
+    monday = datetime.combine(local.date() - timedelta(days=local.weekday()), time(FROM_HOUR), tzinfo=zone)
+    return monday if monday <= local else monday - timedelta(days=7)
+
+
+def held_digests(now: datetime, others_of: set[int]) -> list[Digest]:
+    """A weekly digest for each person holding messages who has no digest of their own in
+    ``others_of``, from Monday 08:00 in the zone of the cohort their messages are about (UTC when it is
+    not running)."""
+    rows = db.session.execute(select(outbox.OutboxMessage.user_id, func.min(outbox.OutboxMessage.cohort_id))
+                              .where(outbox.OutboxMessage.state == outbox.HELD)
+                              .group_by(outbox.OutboxMessage.user_id)).all()
+    rows = [(uid, cohort_id) for uid, cohort_id in rows if uid not in others_of]
+    if not rows:
+        return []
+    zones = {c.id: c.zone for c in _live_cohorts(now)}
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([uid for uid, _ in rows])))}
+    found = []
+    for uid, cohort_id in sorted(rows):
+        year, week, _ = _monday_eight(now, zones.get(cohort_id, timezone.utc)).isocalendar()
+        found.append(Digest(people[uid], "digest", f"digest:u{uid}:{year}-W{week:02d}",
+                            f"projectflow: your digest, week {week} of {year}"))
+    return found
+
+
+def next_digests(now: datetime, cohort_of: dict[int, Cohort | None]) -> dict[int, datetime]:
+    """Person id -> the latest moment their next digest may come, for those in ``cohort_of`` (each with
+    the cohort their message is about): the next 08:00 for a coordinator of a running cohort (in that
+    cohort's zone), else the next Monday 08:00. (A digest is written on the first pass after its
+    moment; one written earlier today or this week already waits for the next.)"""
+    from ..cohorts.models import CohortStaff
+
+    cohorts = {c.id: c for c in _live_cohorts(now, COORDINATING_AFTER)}
+    daily = dict(db.session.execute(select(CohortStaff.user_id, CohortStaff.cohort_id).where(
+        CohortStaff.user_id.in_(list(cohort_of)), CohortStaff.cohort_id.in_(list(cohorts)),
+        CohortStaff.is_coordinator.is_(True))).all()) if cohorts else {}
+    coming = {}
+    for uid, cohort in cohort_of.items():
+        if uid in daily:
+            zone = cohorts[daily[uid]].zone
+            local = now.astimezone(zone)
+            eight = datetime.combine(local.date(), time(FROM_HOUR), tzinfo=zone)
+            coming[uid] = eight if eight > local else eight + timedelta(days=1)
+        else:
+            coming[uid] = _monday_eight(now, cohort.zone if cohort else timezone.utc) + timedelta(days=7)
+    return coming
+
+
+# --- the rule -----------------------------------------------------------------------------------------
 
 @rule
-def coordinator_digest(now: datetime) -> Iterable[Due]:
-    """Write today's coordinators' digests (see the module's docstring for why here)."""
-    write(coordinator_digests(now), now)
-    return ()
+def digests(now: datetime) -> Iterable[Due]:
+    """Today's coordinators' digests, this week's supervisors', and the weekly ones of anyone else
+    holding messages, each as a ``Due`` that carries its person's held messages (see the module's
+    docstring)."""
+    made = coordinator_digests(now) + supervisor_digests(now)
+    made += held_digests(now, {d.user.id for d in made})
+    return _dues(made, now)
 
-
-@rule
-def supervisor_digest(now: datetime) -> Iterable[Due]:
-    """Write this week's supervisors' digests (see the module's docstring for why here)."""
-    write(supervisor_digests(now), now)
-    return ()
-
-
-# --- writing ------------------------------------------------------------------------------------------
 
 def _held_item(row: outbox.OutboxMessage) -> Item:
     """A held message as a line of the digest: what its e-mail said under "Hello ...,", and its link."""
@@ -303,50 +346,44 @@ def _held_item(row: outbox.OutboxMessage) -> Item:
     return Item(said, links[0] if links else "")
 
 
-def write(digests: list[Digest], now: datetime) -> int:
-    """Put each digest in the outbox once, with the held messages of its person, and mark those
-    digested in the same transaction, only when this process's insert of the digest won its key.
-    Returns how many were written. Does not commit."""
-    if not digests:
-        return 0
-    made = 0
-    kinds = {d.kind for d in digests}
-    channels = {(uid, kind): c for kind in kinds
-                for uid, c in channels_of(sorted({d.user.id for d in digests if d.kind == kind}), kind).items()}
-    taken = set(db.session.scalars(select(outbox.OutboxMessage.key).where(
-        outbox.OutboxMessage.key.in_([d.key for d in digests]))))
+def _carried_by(held: list[int], now: datetime) -> Callable[[int], None]:
+    def mark(digest_id: int) -> None:
+        db.session.execute(update(outbox.OutboxMessage).where(
+            outbox.OutboxMessage.id.in_(held), outbox.OutboxMessage.state == outbox.HELD)
+            .values(state=outbox.DIGESTED, digest_id=digest_id, sent_at=now))
+    return mark
+
+
+def _dues(made: list[Digest], now: datetime) -> list[Due]:
+    """The digests not written yet with something to say, each carrying its person's held messages if
+    no digest before it in ``made`` does."""
+    taken = _taken([d.key for d in made])
+    made = [d for d in made if d.key not in taken and d.user.is_active]
+    if not made:
+        return []
+    channels = {(uid, kind): c for kind in {d.kind for d in made}
+                for uid, c in channels_of(sorted({d.user.id for d in made if d.kind == kind}), kind).items()}
     holding = set(db.session.scalars(select(outbox.OutboxMessage.user_id).where(
-        outbox.OutboxMessage.user_id.in_([d.user.id for d in digests]), outbox.OutboxMessage.state == outbox.HELD)))
-    for d in digests:
-        if d.key in taken or not d.user.is_active or not (d.sections or d.user.id in holding):
-            continue
-        # Locked (PostgreSQL): a second scheduler writing this person's digest waits here, then finds
-        # them digested, so no message is carried by two digests.
-        held = db.session.scalars(select(outbox.OutboxMessage).where(
-            outbox.OutboxMessage.user_id == d.user.id, outbox.OutboxMessage.state == outbox.HELD)
-            .order_by(outbox.OutboxMessage.id).with_for_update()).all()
+        outbox.OutboxMessage.user_id.in_([d.user.id for d in made]), outbox.OutboxMessage.state == outbox.HELD)))
+    found = []
+    for d in made:
+        held = []
+        if d.user.id in holding:
+            holding.discard(d.user.id)  # carried by this digest, not by a later one of this pass
+            held = db.session.scalars(select(outbox.OutboxMessage).where(
+                outbox.OutboxMessage.user_id == d.user.id, outbox.OutboxMessage.state == outbox.HELD)
+                .order_by(outbox.OutboxMessage.id).with_for_update()).all()
         sections = list(d.sections)
         if held:
-            sections.append(Section("Messages you chose to receive in your digest",
-                                    [_held_item(r) for r in held]))
+            sections.append(Section(KINDS["digest"].label, [_held_item(r) for r in held]))
         if not sections:
             continue
         mailed = held or channels[d.user.id, d.kind] != IN_APP
         total = sum(len(s.items) + s.more for s in sections)
         summary = f"{total} item{'s' if total != 1 else ''} that may need you, each with its link."
-        link = "/notifications"
-        message = mail.build(d.user.email, d.subject, "digest", person=d.user, message=summary, link=link,
-                             kind=KINDS[d.kind], sections=sections)
-        row_id = outbox.put(message, key=d.key, kind=d.kind, user_id=d.user.id,
-                            state=outbox.QUEUED if mailed else outbox.IN_APP)
-        if row_id is None:
-            continue  # another scheduler wrote it a moment ago, and marked what it carried
-        if held:
-            db.session.execute(update(outbox.OutboxMessage).where(
-                outbox.OutboxMessage.id.in_([r.id for r in held]), outbox.OutboxMessage.state == outbox.HELD)
-                .values(state=outbox.DIGESTED, digest_id=row_id, sent_at=now))
         title = d.subject.removeprefix("projectflow: ")
-        db.session.add(Notification(user_id=d.user.id, message=f"{title[:1].upper()}{title[1:]}: {summary}",
-                                    link=link, created_at=now))
-        made += 1
-    return made
+        found.append(Due(d.user, d.kind, d.key, d.subject, summary, "/notifications", template="digest",
+                         context={"sections": sections}, state=outbox.QUEUED if mailed else outbox.IN_APP,
+                         notice=f"{title[:1].upper()}{title[1:]}: {summary}",
+                         after_put=_carried_by([r.id for r in held], now) if held else None))
+    return found

@@ -47,8 +47,9 @@ def preferences_form(kinds: list[Kind], current: dict[str, str], **kwargs) -> Fl
         setattr(PreferencesForm, kind.key, RadioField(
             kind.label, choices=[(c, CHANNEL_LABELS[c]) for c in kind.channels], default=current[kind.key],
             validate_choice=False, validators=[_allowed(kind)],
-            description=("About a deadline: it always reaches your inbox, on its own or in your digest, "
-                         "so it cannot be in the app only." if kind.critical else "")))
+            description=("About a deadline: it always reaches your inbox, on its own or in your digest (on its "
+                         "own when the digest would come too late), so it cannot be in the app only."
+                         if kind.critical else "")))
     form = PreferencesForm(**kwargs)
     form.kinds = kinds
     return form

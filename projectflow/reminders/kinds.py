@@ -18,7 +18,7 @@ CHANNEL_LABELS = {EMAIL: "By e-mail", IN_APP: "In the app only", DIGEST: "In my 
 class Kind:
     key: str
     label: str  # what the preferences page calls it
-    audience: str  # who receives it: students, markers, supervisors, coordinators, everyone
+    audience: str  # who receives it: students, markers, supervisors, coordinators, everyone (nobody: no choice)
     critical: bool = False  # deadline-critical: never "in the app only"
     default: str = EMAIL
 
@@ -36,6 +36,8 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("poster_day", "The day before a poster day: your slots", "everyone"),
     Kind("supervisor_digest", "Weekly digest of your students (due soon, late, no recent meeting)", "supervisors"),
     Kind("coordinator_digest", "Daily digest of what needs you as coordinator", "coordinators"),
+    # Not a choice: the weekly e-mail carrying the held messages of someone with no digest of their own.
+    Kind("digest", "Messages you chose to receive in your digest", "nobody"),
 )}
 
 

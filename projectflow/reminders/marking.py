@@ -74,7 +74,7 @@ def marking_sheets(now: datetime) -> Iterable[Due]:
             yield Due(sheet.marker, "marking", f"marking-assigned:u{sheet.marker_id}:s{sheet.id}",
                       f"projectflow: a mark sheet for you: {work}",
                       f"You are the {ROLE_LABELS[sheet.role].lower()} of {work} ({cohort.title}): your mark sheet "
-                      f"is ready{by}.", link, cohort)
+                      f"is ready{by}.", link, cohort, until=due)
         if due is None:
             continue
         if due <= now:
@@ -95,7 +95,7 @@ def marking_sheets(now: datetime) -> Iterable[Due]:
             yield Due(sheet.marker, "marking", f"marking-{d}d:u{sheet.marker_id}:s{sheet.id}:{_instant(due)}",
                       f"projectflow: marking due {_when(due, cohort)}: {work}",
                       f"Your sheet as {ROLE_LABELS[sheet.role].lower()} of {work} ({cohort.title}) is due "
-                      f"{_when(due, cohort)}: {words} from now.", link, cohort)
+                      f"{_when(due, cohort)}: {words} from now.", link, cohort, until=due)
 
 
 @rule
@@ -125,7 +125,7 @@ def marking_needed(now: datetime) -> Iterable[Due]:
                       f"projectflow: a third marking for you: {work}",
                       f"The first and second markers of {work} ({cohort.title}) could not agree: you are its "
                       f"third marker. You see both sheets; your mark lies between theirs. Your sheet is due{due}.",
-                      f"/marking/sheets/{third.id}", cohort)
+                      f"/marking/sheets/{third.id}", cohort, until=third.due_at)
             continue
         pair = [by_role[r] for r in (FIRST, SECOND) if r in by_role]
         if len(pair) < 2 or any(s.submitted_at is None for s in pair):

@@ -131,4 +131,5 @@ def _due(person: User, cohort: Cohort, schedule: PosterSchedule, day: date, part
     changed = person.id in told
     key = f"poster-day:u{person.id}:c{cohort.id}:{day.isoformat()}:n{schedule.number}:{digest}"
     yield Due(person, "poster_day", key, f"projectflow: {what}" + (" (changed)" if changed else ""),
-               ("Changed since our last message. " if changed else "") + message, link, cohort)
+               ("Changed since our last message. " if changed else "") + message, link, cohort,
+               until=datetime.combine(day, time(0), tzinfo=cohort.zone))

@@ -10,6 +10,9 @@ deadline; a missed reminder is replaced by the latest one due, not sent alongsid
 
 ``remind(now)`` puts what is due in the outbox (e-mail, held for the digest, or in the app only, as
 each person chose) with its in-app notification; ``preview(now)`` lists it without writing anything.
+A message "in my digest" that the person's next digest would bring less than ``DIGEST_MARGIN`` before
+its deadline (``Due.until``) is e-mailed on its own instead: a choice of channel never makes a
+reminder arrive too late to act on.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from .models import DIGEST, EMAIL, IN_APP
 
 # An overdue notice is sent within this long after the deadline, never later.
 OVERDUE_WITHIN = timedelta(days=7)
+# A message held for a digest must reach its person at least this long before its deadline.
+DIGEST_MARGIN = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,12 @@ class Due:
     cohort: Cohort | None = None
     template: str = "reminder"  # templates/email/<template>.txt (and .html)
     context: dict = field(default_factory=dict)  # more for the template
+    until: datetime | None = None  # the deadline it is about: no use in a digest coming later
+    state: str | None = None  # the outbox state, when the rule decides it (a digest) rather than a channel
+    notice: str | None = None  # the in-app notification, when not ``message``
+    # Called with the outbox row's id when this process's insert won the key, in the same transaction
+    # (a digest marks the held messages it carries).
+    after_put: Callable[[int], None] | None = None
 
 
 Rule = Callable[[datetime], Iterable[Due]]
@@ -76,46 +87,56 @@ def _fresh(found: list[Due]) -> list[Due]:
     return [d for d in found if d.key not in taken]
 
 
-def preview(now: datetime) -> list[tuple[Due, str]]:
-    """What ``remind(now)`` would put in the outbox, with each person's channel; writes nothing. (The
-    digests write their own rows as their rules run, to mark what they carry in the same transaction:
-    they are not listed, and what they wrote is rolled back here.)"""
-    found = _fresh(due_at(now))
-    channels = _channels(found)
-    listed = [(d, channels[d.user.id, d.kind]) for d in found]
-    db.session.rollback()
-    return listed
-
-
-def _channels(found: list[Due]) -> dict[tuple[int, str], str]:
-    out: dict[tuple[int, str], str] = {}
-    for kind in {d.kind for d in found}:
-        ids = sorted({d.user.id for d in found if d.kind == kind})
-        out |= {(uid, kind): channel for uid, channel in channels_of(ids, kind).items()}
-    return out
-
-
 STATE_OF_CHANNEL = {EMAIL: outbox.QUEUED, DIGEST: outbox.HELD, IN_APP: outbox.IN_APP}
+CHANNEL_OF_STATE = {state: channel for channel, state in STATE_OF_CHANNEL.items()}
+
+
+def _routes(found: list[Due], now: datetime) -> dict[str, str]:
+    """Each message's outbox state (by key): the rule's, or its person's channel for its kind, except
+    that a message held for a digest coming later than ``DIGEST_MARGIN`` before its deadline is
+    e-mailed now."""
+    chosen: dict[tuple[int, str], str] = {}
+    for kind in {d.kind for d in found if d.state is None}:
+        ids = sorted({d.user.id for d in found if d.kind == kind and d.state is None})
+        chosen |= {(uid, kind): channel for uid, channel in channels_of(ids, kind).items()}
+    states = {d.key: d.state or STATE_OF_CHANNEL[chosen[d.user.id, d.kind]] for d in found}
+    timed = [d for d in found if states[d.key] == outbox.HELD and d.until is not None]
+    if timed:
+        coming = digests.next_digests(now, {d.user.id: d.cohort for d in timed})
+        for d in timed:
+            if coming[d.user.id] > d.until - DIGEST_MARGIN:
+                states[d.key] = outbox.QUEUED
+    return states
+
+
+def preview(now: datetime) -> list[tuple[Due, str]]:
+    """What ``remind(now)`` would put in the outbox, each with how it would reach its person (e-mail,
+    digest, in the app only); writes nothing."""
+    found = _fresh(due_at(now))
+    states = _routes(found, now)
+    listed = [(d, CHANNEL_OF_STATE[states[d.key]]) for d in found]
+    db.session.rollback()  # the digests' rules lock the messages they would carry
+    return listed
 
 
 def remind(now: datetime) -> int:
     """Put every message due at ``now`` in the outbox, once, each with its in-app notification; returns
     how many were new. Leaves the commit to the caller (the scheduler commits, then delivers)."""
-    found = _fresh(due_at(now))
-    channels = _channels(found)
+    found = [d for d in _fresh(due_at(now)) if d.user.is_active]
+    states = _routes(found, now)
     made = 0
     for d in found:
-        if not d.user.is_active:
-            continue
-        channel = channels[d.user.id, d.kind]
         message = mail.build(d.user.email, d.subject, d.template, person=d.user, message=d.message, link=d.link,
                              kind=KINDS[d.kind], **d.context)
-        row_id = outbox.put(message, key=d.key, kind=d.kind, user_id=d.user.id,
-                            cohort_id=d.cohort.id if d.cohort else None, state=STATE_OF_CHANNEL[channel])
+        cohort_id = d.cohort.id if d.cohort else None
+        row_id = outbox.put(message, key=d.key, kind=d.kind, user_id=d.user.id, cohort_id=cohort_id,
+                            state=states[d.key])
         if row_id is None:
             continue  # another scheduler put it there a moment ago
-        db.session.add(Notification(user_id=d.user.id, cohort_id=d.cohort.id if d.cohort else None,
-                                    message=d.message, link=d.link, created_at=now))
+        if d.after_put is not None:
+            d.after_put(row_id)
+        db.session.add(Notification(user_id=d.user.id, cohort_id=cohort_id, message=d.notice or d.message,
+                                    link=d.link, created_at=now))
         made += 1
     return made
 
@@ -210,5 +231,5 @@ def _for_deadline(now: datetime, cohort: Cohort, student: User, status, days: li
               f"projectflow: “{milestone.title}” is due {_when(due, cohort)}",
               f"“{milestone.title}” is due {_when(due, cohort)}{extended}: {words} from now. "
               + ("Submit it on its page." if milestone.needs_file else "See its page for what is expected."),
-              link, cohort)
+              link, cohort, until=due)
 from . import digests, marking, poster_day  # noqa: E402,F401  (their rules register)

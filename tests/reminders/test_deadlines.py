@@ -161,3 +161,33 @@ def test_a_notice_follows_its_persons_channel(round_, smtp_server):
     states = {r.user_id: r.state for r in db.session.scalars(select(outbox.OutboxMessage))}
     assert states == {ann.id: outbox.SENT, cat.id: outbox.HELD}  # Ben: in the app only, nothing mailed
     assert db.session.query(Notification).count() == 3
+
+
+def test_a_reminder_the_digest_would_bring_too_late_is_mailed_on_its_own(round_, smtp_server):
+    """Ann takes her deadline reminders in her digest (weekly, Monday 08:00): the 14- and 7-day ones
+    wait for it; the 2- and 1-day ones would come after the deadline, so they are mailed at once."""
+    ann = round_.students[0]
+    db.session.add(NotificationPreference(user_id=ann.id, kind="deadline", channel=DIGEST))
+    db.session.commit()
+    plan = {}
+    for moment in (DUE - timedelta(days=14), DUE - timedelta(days=7), DUE - timedelta(days=2)):
+        with clock.frozen(moment):
+            plan[moment] = {d.key.split(":")[0]: channel for d, channel in rules.preview(clock.now())
+                            if d.user.id == ann.id}
+    assert list(plan.values()) == [{"deadline-14d": DIGEST}, {"deadline-7d": DIGEST}, {"deadline-2d": "email"}]
+    first_monday = DUE.replace(day=1, hour=8)  # Mon 1 Mar 2027 08:00 (GMT)
+    for moment in (DUE - timedelta(days=14), first_monday, DUE - timedelta(days=7), first_monday + timedelta(days=7),
+                   DUE - timedelta(days=2), DUE - timedelta(hours=23)):
+        run_at(moment)
+    rows = {r.key.split(":")[0]: r for r in db.session.scalars(select(outbox.OutboxMessage).where(
+        outbox.OutboxMessage.user_id == ann.id))}
+    assert {k: r.state for k, r in rows.items()} == {
+        "deadline-14d": outbox.DIGESTED, "deadline-7d": outbox.DIGESTED, "deadline-2d": outbox.SENT,
+        "deadline-1d": outbox.SENT, "digest": outbox.SENT}
+    got = subjects(smtp_server, ann.email)
+    assert got[0] == "projectflow: your digest, week 9 of 2027"
+    assert got[1] == "projectflow: your digest, week 10 of 2027"
+    assert got[2:] == ["projectflow: “Interim report” is due Wed 10 Mar 2027 16:00"] * 2
+    week10 = next(m for m in smtp_server.messages if m["Subject"] == got[1])
+    said = week10.get_body(preferencelist=("plain",)).get_content()
+    assert "7 days from now" in said and "14 days" not in said

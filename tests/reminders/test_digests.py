@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from projectflow.assessment.models import MarkSheet, Result
 from projectflow.core import clock, mail, outbox
@@ -31,7 +31,7 @@ from projectflow.submissions.models import Submission
 from projectflow.supervision.models import Meeting
 from tests.assessment.conftest import SEPTEMBER, marking  # noqa: F401 (fixture)
 from tests.milestones.conftest import timeline  # noqa: F401 (fixture)
-from tests.page_tour import statements_of
+from tests.page_tour import StatementLog, statements_of
 from tests.posters.conftest import build_allocated
 
 from .conftest import add_milestone, hand_in
@@ -180,6 +180,37 @@ def test_held_messages_are_carried_once_and_marked_digested(team, smtp_server):
     assert [m for m in smtp_server.messages if "was approved" in str(m["Subject"])] == []  # not on its own
 
 
+def test_the_preview_lists_the_digests_and_changes_nothing(team, smtp_server):
+    """At Monday 08:00 the preview lists the supervisors' digests and Poe's weekly one carrying his held
+    message, each by e-mail (and the students' reminders of Wednesday's deadline); nothing is written or
+    marked; the pass then writes exactly what was listed."""
+    poe = team.poe
+    held = hold(poe, "projectflow: poster panel", "You are on a poster panel.", "/cohorts/1/posters")
+    with clock.frozen(MONDAY):
+        listed = rules.preview(MONDAY)
+    assert sorted((d.kind, d.user.id, channel) for d, channel in listed if "digest" in d.kind) == sorted(
+        [("supervisor_digest", team.lee.id, "email"), ("supervisor_digest", team.kim.id, "email"),
+         ("digest", poe.id, "email")])
+    assert db.session.get(outbox.OutboxMessage, held, populate_existing=True).state == outbox.HELD
+    assert db.session.scalar(select(func.count(outbox.OutboxMessage.id))) == 1
+    run_at(MONDAY)
+    written = db.session.scalars(select(outbox.OutboxMessage.key).where(outbox.OutboxMessage.id != held)).all()
+    assert sorted(written) == sorted(d.key for d, _ in listed)
+    assert db.session.get(outbox.OutboxMessage, held, populate_existing=True).state == outbox.DIGESTED
+
+
+def test_the_next_digest_is_tomorrow_morning_for_a_coordinator_and_next_monday_for_others(team):
+    """What ``rules.remind`` weighs a held reminder's deadline against: a coordinator's daily digest
+    (08:00), anyone else's weekly one (Monday 08:00), in the cohort's zone."""
+    cohort, coordinator, poe = team.cohort, team.coordinator, team.poe
+    people = {coordinator.id: cohort, poe.id: cohort}
+    assert digests.next_digests(MONDAY - timedelta(minutes=1), people) == {coordinator.id: MONDAY, poe.id: MONDAY}
+    assert digests.next_digests(MONDAY + timedelta(hours=2), people) == {
+        coordinator.id: MONDAY + timedelta(days=1), poe.id: MONDAY + timedelta(days=7)}
+    assert digests.next_digests(MONDAY + timedelta(days=6, hours=23), people) == {
+        coordinator.id: MONDAY + timedelta(days=7), poe.id: MONDAY + timedelta(days=7)}
+
+
 def test_a_scheduler_whose_digest_lost_its_key_marks_nothing(team, smtp_server):
     """Another scheduler wrote Lee's digest of week 9 a moment ago (its row is there); a message held
     since then is not in that digest, so this pass must leave it held, for next week's."""
@@ -250,6 +281,21 @@ def test_the_same_queries_for_a_small_and_a_larger_cohort(team, make):
     large, items_large = _statements(MONDAY)
     assert items_large > items_small  # the larger cohort does say more
     assert large == small
+
+
+def test_once_the_weeks_digests_are_written_a_pass_reads_no_progress(team):
+    """The scheduler looks every minute: after Monday's supervisors' digests the digest rule reads no
+    student's submissions or meetings again that week."""
+    run_at(MONDAY)
+    log = StatementLog(db.engine)
+    try:
+        with clock.frozen(MONDAY + timedelta(minutes=1)), log.recording() as seen:
+            assert list(digests.digests(MONDAY + timedelta(minutes=1))) == []
+    finally:
+        log.close()
+    db.session.rollback()
+    read = " ".join(seen).lower()
+    assert seen and not any(f"from {table}" in read for table in ("submissions", "meetings"))
 
 
 # --- coordinators -------------------------------------------------------------------------------------
@@ -355,7 +401,7 @@ def test_two_schedulers_at_once_carry_each_held_message_in_one_digest(team, make
     assert len(carried) >= len(students) * 2  # the reminders of at least two weeks went in digests
     for r in carried:
         digest = by_id[r.digest_id]
-        assert digest.user_id == r.user_id and digest.kind == "supervisor_digest"
+        assert digest.user_id == r.user_id and digest.kind in ("supervisor_digest", "digest")
         said = outbox.text_of(r).replace("\r\n", "\n").split("\n\n")[1]
         assert said.strip() in outbox.text_of(digest).replace("\r\n", "\n")
     # Each digest carries exactly the messages pointing at it (none twice, none in two digests).

@@ -33,7 +33,7 @@ class Notification(db.Model):
 def notify(people: Iterable, message: str, *, link: str | None = None, cohort=None,
            subject: str | None = None, email: bool = True) -> int:
     """Tell each person (deduplicated) ``message``; returns how many were told."""
-    from ..reminders.kinds import channels_of  # people's choices: a domain table, read at the call
+    from ..reminders.kinds import KINDS, channels_of  # people's choices: a domain table, read at the call
     from ..reminders.models import DIGEST, IN_APP
 
     now = clock.now()
@@ -46,7 +46,7 @@ def notify(people: Iterable, message: str, *, link: str | None = None, cohort=No
         if email and channels[person.id] != IN_APP:
             # A notice its person takes in the digest waits there (held); otherwise it is mailed now.
             mail.queue(mail.build(person.email, subject or "projectflow: " + shortened(message, 60), "notification",
-                                  person=person, message=message, link=link),
+                                  person=person, message=message, link=link, kind=KINDS["notice"]),
                        kind="notice", user_id=person.id, cohort_id=getattr(cohort, "id", None),
                        held=channels[person.id] == DIGEST)
     return len(told)

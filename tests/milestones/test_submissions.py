@@ -56,7 +56,7 @@ def test_a_student_submits_gets_a_receipt_and_resubmits(app, login, timeline, st
     stored = db.session.scalar(select(Submission))
     assert "plan" not in stored.storage_key and ".." not in stored.storage_key
     mail = smtp_server.wait_for(1)[0]
-    assert mail["To"] == student.email and hashlib.sha256(data).hexdigest() in mail.get_content()
+    assert mail["To"] == student.email and hashlib.sha256(data).hexdigest() in mail.get_body(("plain",)).get_content()
 
     second = pdf_bytes(4)
     assert send(c, plan, second).status_code == 302

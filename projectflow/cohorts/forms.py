@@ -3,6 +3,7 @@ from __future__ import annotations
 from zoneinfo import available_timezones
 
 from ..core.forms import FlaskForm  # the site's: cleaned text, one-line titles, sane dates
+from .services import reminder_days_problem
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp, ValidationError
@@ -14,6 +15,25 @@ MIN_YEAR, MAX_YEAR = 2000, 2199
 
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
+
+
+class DaysField(StringField):
+    """Whole numbers of days typed as a list ("14, 7, 2, 1"), held as a list of ints, largest first."""
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return ", ".join(str(d) for d in self.data or [])
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist:
+            return
+        words = [w for w in valuelist[0].replace(";", ",").replace(",", " ").split() if w]
+        try:
+            self.data = sorted({int(w) for w in words}, reverse=True)
+        except ValueError:
+            self.data = None
+            raise ValueError("Type whole numbers of days separated by commas, e.g. 14, 7, 2, 1.")
 
 
 class CohortForm(FlaskForm):
@@ -39,6 +59,16 @@ class CohortForm(FlaskForm):
         description="Second and third markers see candidate numbers, never names; the supervisor knows their own "
                     "student.")
 
+    reminder_days = DaysField(
+        "Reminders before each deadline (days)", default=[14, 7, 2, 1],
+        description="Each student is reminded this many days before each of their deadlines (their extension "
+                    "counted), until they submit; e.g. 14, 7, 2, 1.")
+
+    def validate_reminder_days(self, field):
+        problem = reminder_days_problem(field.data or [])
+        if problem:
+            raise ValidationError(problem)
+
     def validate_timezone(self, field):
         if field.data not in _ZONE_SET:
             raise ValidationError(f"Unknown timezone {field.data!r}: choose one from the list, e.g. Europe/London.")
@@ -58,7 +88,8 @@ class CohortForm(FlaskForm):
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in (
             "programme_name", "programme_code", "academic_year", "timezone",
-            "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously")}
+            "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously",
+            "reminder_days")}
 
 
 class ImportForm(FlaskForm):

@@ -15,7 +15,10 @@ from ..people.models import User
 from .models import Cohort, CohortStaff, Enrolment
 
 COHORT_FIELDS = ["programme_name", "programme_code", "academic_year", "timezone",
-                 "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously"]
+                 "part_time_start", "part_time_end", "full_time_start", "full_time_end", "marks_anonymously",
+                 "reminder_days"]
+DEFAULT_REMINDER_DAYS = [14, 7, 2, 1]
+MAX_REMINDER_DAYS, MAX_REMINDERS = 60, 6
 
 # Candidate numbers are six digits, drawn at random so they reveal nothing about the student.
 CANDIDATE_RANGE = range(100000, 1000000)
@@ -39,8 +42,23 @@ def default_phase_dates(academic_year: int) -> dict[str, date]:
     }
 
 
+def reminder_days_problem(days: list[int]) -> str | None:
+    """What is wrong with a cohort's reminder days (before each deadline), or None."""
+    if not days:
+        return "Give at least one day: students are always reminded before a deadline, e.g. 14, 7, 2, 1."
+    if len(days) > MAX_REMINDERS:
+        return f"At most {MAX_REMINDERS} reminders before a deadline."
+    if any(not isinstance(d, int) or not 1 <= d <= MAX_REMINDER_DAYS for d in days):
+        return f"Each reminder is between 1 and {MAX_REMINDER_DAYS} days before the deadline."
+    return None
+
+
 def check_cohort_values(values: dict, *, cohort: Cohort | None = None) -> None:
     """Raise ValidationFailed(field: message) for values a cohort cannot have."""
+    problem = reminder_days_problem(values["reminder_days"])
+    if problem:
+        raise ValidationFailed(problem)
+    values["reminder_days"] = sorted(set(values["reminder_days"]), reverse=True)
     try:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
@@ -61,7 +79,8 @@ def check_cohort_values(values: dict, *, cohort: Cohort | None = None) -> None:
 
 def create_cohort(values: dict, *, by: User) -> Cohort:
     """A new cohort; whoever creates it coordinates it. It marks anonymously unless told otherwise."""
-    values = {"marks_anonymously": True, **values, "programme_code": values["programme_code"].strip().upper()}
+    values = {"marks_anonymously": True, "reminder_days": DEFAULT_REMINDER_DAYS, **values,
+              "programme_code": values["programme_code"].strip().upper()}
     check_cohort_values(values)
     cohort = Cohort(**{k: values[k] for k in COHORT_FIELDS}, created_at=clock.now())
     cohort.staff.append(CohortStaff(user_id=by.id, is_coordinator=True))
@@ -74,7 +93,7 @@ def create_cohort(values: dict, *, by: User) -> Cohort:
 def update_cohort(cohort: Cohort, values: dict, *, by: User) -> Cohort:
     """The cohort's name, year, phases and settings, audited with what changed (a setting left out of
     ``values`` keeps its value)."""
-    values = {"marks_anonymously": cohort.marks_anonymously, **values,
+    values = {"marks_anonymously": cohort.marks_anonymously, "reminder_days": cohort.reminder_days, **values,
               "programme_code": values["programme_code"].strip().upper()}
     once.lock(cohort)  # the same form sent twice at once: the second finds nothing to change
     check_cohort_values(values, cohort=cohort)
@@ -86,6 +105,8 @@ def update_cohort(cohort: Cohort, values: dict, *, by: User) -> Cohort:
         marking = ""
         if after["marks_anonymously"] != before["marks_anonymously"]:
             marking = "; anonymous marking " + ("on" if cohort.marks_anonymously else "off")
+        if after["reminder_days"] != before["reminder_days"]:
+            marking += "; reminders " + ", ".join(map(str, cohort.reminder_days)) + " days before each deadline"
         audit.record("cohort.updated", cohort, actor=by, cohort=cohort,
                      summary=f"Edited cohort {cohort.title}{marking}", before=before, after=after)
     return cohort

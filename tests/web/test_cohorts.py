@@ -81,6 +81,7 @@ def test_a_coordinator_creates_a_cohort_and_becomes_its_coordinator(login, make)
         "programme_name": "Applied Machine Learning", "programme_code": "I460", "academic_year": 2026,
         "timezone": "Europe/London", "part_time_start": "2027-01-11", "part_time_end": "2027-05-28",
         "full_time_start": "2027-05-31", "full_time_end": "2027-09-10", "marks_anonymously": True,
+        "reminder_days": [14, 7, 2, 1],
     }
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert ("Cohort Applied Machine Learning (I460) 2026-27 created. Next: import its students and staff."
@@ -214,6 +215,39 @@ def test_a_bad_edit_is_refused_and_the_cohort_is_left_as_it_was(login, make, ove
     assert counts() == before
     db.session.expire_all()
     assert (cohort.programme_name, cohort.programme_code) == ("Applied Machine Learning", "I460")
+
+
+def test_the_coordinator_sets_the_reminder_days_of_the_cohort(login, make):
+    coordinator = make.coordinator()
+    cohort = make.cohort(coordinator=coordinator, code="I460")
+    client = login(coordinator)
+    edit = get_form(client, f"/cohorts/{cohort.id}/edit", has_field="reminder_days")
+    assert edit.get("reminder_days") == "14, 7, 2, 1"
+    response = edit.set("reminder_days", " 3, 10;3 ").submit(client, submit="Save")
+    assert response.status_code == 302
+    db.session.refresh(cohort)
+    assert cohort.reminder_days == [10, 3]
+    [event] = events("cohort.updated")
+    assert event.changes() == [("reminder_days", [14, 7, 2, 1], [10, 3])]
+    assert "reminders 10, 3 days before each deadline" in event.summary
+    assert get_form(client, f"/cohorts/{cohort.id}/edit", has_field="reminder_days").get("reminder_days") == "10, 3"
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("soon", "Type whole numbers of days"), ("", "Give at least one day"), ("0, 7", "between 1 and 60 days"),
+    ("90", "between 1 and 60 days"), ("1, 2, 3, 4, 5, 6, 7", "At most 6 reminders"), ("7.5", "whole numbers"),
+])
+def test_reminder_days_that_make_no_sense_are_refused_next_to_the_field(login, make, typed, message):
+    coordinator = make.coordinator()
+    cohort = make.cohort(coordinator=coordinator, code="I460")
+    client = login(coordinator)
+    edit = get_form(client, f"/cohorts/{cohort.id}/edit", has_field="reminder_days")
+    response = edit.set("programme_name", "Changed name").set("reminder_days", typed).submit(client, submit="Save")
+    assert response.status_code == 422
+    assert message in field_error(response.get_data(as_text=True), "reminder_days")
+    assert input_value(response.get_data(as_text=True), "reminder_days") == typed  # what was typed, to correct
+    db.session.expire_all()
+    assert (cohort.programme_name, cohort.reminder_days) == ("Applied Machine Learning", [14, 7, 2, 1])
 
 
 # Who may not -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import update
 from ..cohorts.models import Cohort
 from ..core import clock, mail, outbox
 from ..extensions import db
+from ..reminders.kinds import KINDS
 
 REFUSALS = ("SMTPRecipientsRefused: {{'{email}': (550, b'5.1.1 Recipient address rejected: User unknown')}}",
             "SMTPDataError: (552, b'5.2.2 Mailbox full')")
@@ -26,7 +27,8 @@ def add_outbox(cohort: Cohort) -> int:
         for person in students:
             message = mail.build(person.email, "Welcome to your project year: the timeline is published",
                                  "notification", person=person, link=f"/cohorts/{cohort.id}/my-timeline",
-                                 message="The timeline of your project year is published: every deadline is on it.")
+                                 message="The timeline of your project year is published: every deadline is on it.",
+                                 kind=KINDS["notice"])
             row_id = outbox.put(message, key=f"demo:welcome:u{person.id}", kind="notice", user_id=person.id,
                                 cohort_id=cohort.id)
             refusal = failed.get(person.id)

@@ -78,6 +78,7 @@ class Digest:
     kind: str
     key: str
     subject: str
+    cohort_id: int | None  # the cohort whose outbox lists it (the first it speaks of)
     sections: list[Section] = field(default_factory=list)
 
     def section(self, heading: str) -> Section:
@@ -152,7 +153,7 @@ def supervisor_digests(now: datetime) -> list[Digest]:
         def digest_of(sid: int) -> Digest:  # noqa: B023 (called within this iteration only)
             if sid not in digests:
                 digests[sid] = Digest(people[sid], "supervisor_digest", key(sid, cohort),
-                                      f"projectflow: your students, week {week} of {year}")
+                                      f"projectflow: your students, week {week} of {year}", cohort.id)
             return digests[sid]
 
         for sid in people:
@@ -225,7 +226,7 @@ def coordinator_digests(now: datetime) -> list[Digest]:
         for person in people:
             digests.setdefault(person.id, Digest(
                 person, "coordinator_digest", f"coordinator-digest:u{person.id}:{local}",
-                f"projectflow: what needs you today, {local:%a %d %b %Y}"))
+                f"projectflow: what needs you today, {local:%a %d %b %Y}", cohort_id))
     if not set(d.key for d in digests.values()) - _taken([d.key for d in digests.values()]):
         # Today's are written: the pass reads nothing more (the scheduler looks every minute).
         return [digests[uid] for uid in sorted(digests)]
@@ -298,7 +299,7 @@ def held_digests(now: datetime, others_of: set[int]) -> list[Digest]:
     for uid, cohort_id in sorted(rows):
         year, week, _ = _monday_eight(now, zones.get(cohort_id, timezone.utc)).isocalendar()
         found.append(Digest(people[uid], "digest", f"digest:u{uid}:{year}-W{week:02d}",
-                            f"projectflow: your digest, week {week} of {year}"))
+                            f"projectflow: your digest, week {week} of {year}", cohort_id))
     return found
 
 
@@ -363,6 +364,8 @@ def _dues(made: list[Digest], now: datetime) -> list[Due]:
         return []
     channels = {(uid, kind): c for kind in {d.kind for d in made}
                 for uid, c in channels_of(sorted({d.user.id for d in made if d.kind == kind}), kind).items()}
+    cohorts = {c.id: c for c in db.session.scalars(select(Cohort).where(
+        Cohort.id.in_({d.cohort_id for d in made if d.cohort_id is not None})))}
     holding = set(db.session.scalars(select(outbox.OutboxMessage.user_id).where(
         outbox.OutboxMessage.user_id.in_([d.user.id for d in made]), outbox.OutboxMessage.state == outbox.HELD)))
     found = []
@@ -382,8 +385,9 @@ def _dues(made: list[Digest], now: datetime) -> list[Due]:
         total = sum(len(s.items) + s.more for s in sections)
         summary = f"{total} item{'s' if total != 1 else ''} that may need you, each with its link."
         title = d.subject.removeprefix("projectflow: ")
-        found.append(Due(d.user, d.kind, d.key, d.subject, summary, "/notifications", template="digest",
-                         context={"sections": sections}, state=outbox.QUEUED if mailed else outbox.IN_APP,
+        found.append(Due(d.user, d.kind, d.key, d.subject, summary, "/notifications", cohorts.get(d.cohort_id),
+                         template="digest", context={"sections": sections},
+                         state=outbox.QUEUED if mailed else outbox.IN_APP,
                          notice=f"{title[:1].upper()}{title[1:]}: {summary}",
                          after_put=_carried_by([r.id for r in held], now) if held else None))
     return found

@@ -172,6 +172,7 @@ def test_held_messages_are_carried_once_and_marked_digested(team, smtp_server):
     rows = {r.id: r for r in db.session.scalars(select(outbox.OutboxMessage)).all()}
     lee_digest = next(r for r in rows.values() if r.kind == "supervisor_digest" and r.user_id == lee.id)
     assert (rows[held].state, rows[held].digest_id) == (outbox.DIGESTED, lee_digest.id)
+    assert lee_digest.cohort_id == team.cohort.id  # listed in the cohort's outbox, so a failed one can be resent
     assert rows[held].sent_at == MONDAY and rows[alone].state == outbox.DIGESTED
     # Never carried again: the next week's digest does not have it.
     run_at(MONDAY + timedelta(days=7))

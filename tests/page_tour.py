@@ -169,6 +169,8 @@ def _pages() -> list[Page]:
         Page("admin", "home", lambda i: "/admin"),
         Page("admin", "users", lambda i: "/admin/users"),
         Page("admin", "audit log", lambda i: "/audit/"),
+        Page("admin", "outbox", lambda i: "/admin/outbox"),
+        Page("admin", "outbox, failed", lambda i: "/admin/outbox?state=failed"),
         Page("admin", "cohorts", lambda i: "/cohorts/"),
         Page("admin", "cohort this year", C),
         Page("admin", "notifications", lambda i: "/notifications"),

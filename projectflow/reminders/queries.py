@@ -1,12 +1,14 @@
-"""The coordinator's outbox page: a cohort's messages, newest first, a page at a time."""
+"""The outbox pages: a cohort's messages (its coordinators'), or every message (the administrator's),
+newest first, a page at a time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import load_only
 
+from ..cohorts.models import Cohort
 from ..core import outbox
 from ..core.outbox import OutboxMessage
 from ..extensions import db
@@ -29,6 +31,7 @@ class Row:
     message: OutboxMessage
     person: User | None
     kind: str
+    cohort: str | None = None  # its cohort (code and year), on the administrator's page
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,13 @@ class OutboxPage:
 
 
 def outbox_page(cohort, *, state: str | None, page: int) -> OutboxPage:
-    """The cohort's outbox rows (``state``: only those), newest first, 50 a page; a page past the last
-    shows the last. The message bodies are not loaded: the page shows the subject and the state."""
-    query = (select(OutboxMessage).where(OutboxMessage.cohort_id == cohort.id)
-             .options(load_only(OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.kind,
+    """The cohort's outbox rows (``cohort`` None: every message of the installation, the
+    administrator's view, with those of no cohort such as invitations and password resets), ``state``:
+    only those, newest first, 50 a page; a page past the last shows the last. The message bodies are
+    not loaded: the page shows the subject and the state."""
+    mine = OutboxMessage.cohort_id == cohort.id if cohort is not None else true()
+    query = (select(OutboxMessage).where(mine)
+             .options(load_only(OutboxMessage.id, OutboxMessage.user_id, OutboxMessage.cohort_id, OutboxMessage.kind,
                                 OutboxMessage.to_address, OutboxMessage.subject, OutboxMessage.state,
                                 OutboxMessage.tries, OutboxMessage.last_error, OutboxMessage.sent_at,
                                 OutboxMessage.created_at, OutboxMessage.next_try_at))
@@ -56,5 +62,10 @@ def outbox_page(cohort, *, state: str | None, page: int) -> OutboxPage:
     user_ids = {m.user_id for m in messages if m.user_id is not None}
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     counts = dict(db.session.execute(select(OutboxMessage.state, func.count(OutboxMessage.id))
-                                     .where(OutboxMessage.cohort_id == cohort.id).group_by(OutboxMessage.state)).all())
-    return OutboxPage([Row(m, people.get(m.user_id), kind_label(m.kind)) for m in messages], found, counts)
+                                     .where(mine).group_by(OutboxMessage.state)).all())
+    titles = {}
+    if cohort is None and any(m.cohort_id is not None for m in messages):
+        titles = {c.id: f"{c.programme_code} {c.year_label}" for c in db.session.scalars(select(Cohort).where(
+            Cohort.id.in_({m.cohort_id for m in messages})))}
+    return OutboxPage([Row(m, people.get(m.user_id), kind_label(m.kind), titles.get(m.cohort_id)) for m in messages],
+                      found, counts)

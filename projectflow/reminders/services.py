@@ -1,4 +1,4 @@
-"""Changes people make to how messages reach them, and coordinators to their cohort's outbox."""
+"""Changes people make to how messages reach them, and coordinators and administrators to the outbox."""
 
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def save_preferences(user, choices: dict[str, str]) -> list[str]:
 
 
 def resend(cohort, message: outbox.OutboxMessage, *, by) -> bool:
-    """Queue a failed message of the cohort's outbox again (``core.outbox.resend``), with an audit event.
-    False when it is not failed any more (sent meanwhile, or resent by the same button a moment ago)."""
+    """Queue a failed message again (``core.outbox.resend``), with an audit event in its cohort (None: a
+    message of no cohort, from the administrator's outbox). False when it is not failed any more (sent
+    meanwhile, or resent by the same button a moment ago)."""
     if not outbox.resend(message):
         return False
     audit.record("outbox.resent", message, actor=by, cohort=cohort,

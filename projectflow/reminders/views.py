@@ -1,4 +1,5 @@
-"""The reminders blueprint: the coordinator's outbox, each person's message preferences."""
+"""The reminders blueprint: the outbox (a cohort's, for its coordinators; all of it, for administrators),
+each person's message preferences."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from ..cohorts.access import cohort_for
+from ..cohorts.models import Cohort
+from ..core.auth import roles_required
 from ..core.outbox import FAILED, STATE_LABELS, STATES, OutboxMessage
 from ..core.errors import DomainError
 from ..core.forms import FlaskForm, page_number, show_error
 from ..extensions import db
+from ..people.models import ADMIN
 from . import models  # noqa: F401 (the tables)
 from . import queries, services
 from .forms import kinds_for, preferences_form
@@ -48,14 +52,25 @@ def _state_asked() -> str | None:
     return state
 
 
+def _outbox_page(cohort: Cohort | None, scope: dict):
+    state = _state_asked()
+    view = queries.outbox_page(cohort, state=state, page=page_number())
+    return render_template("reminders/outbox.html", cohort=cohort, scope=scope, view=view, state=state,
+                           labels=STATE_LABELS, badges=queries.STATE_BADGES, failed=FAILED)
+
+
 @bp.get("/cohorts/<int:cohort_id>/outbox")
 @login_required
 def outbox(cohort_id: int):
     cohort = cohort_for(cohort_id, manage=True)
-    state = _state_asked()
-    view = queries.outbox_page(cohort, state=state, page=page_number())
-    return render_template("reminders/outbox.html", cohort=cohort, view=view, state=state,
-                           labels=STATE_LABELS, badges=queries.STATE_BADGES, failed=FAILED)
+    return _outbox_page(cohort, {"cohort_id": cohort.id})
+
+
+@bp.get("/admin/outbox")
+@roles_required(ADMIN)
+def all_outbox():
+    """Every message, those of no cohort too (invitations, password resets): the administrator's."""
+    return _outbox_page(None, {})
 
 
 @bp.post("/cohorts/<int:cohort_id>/outbox/<int:message_id>/resend")
@@ -65,10 +80,27 @@ def resend(cohort_id: int, message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.cohort_id != cohort.id:
         abort(404, description="That message is not in this cohort's outbox.")
-    # Back to the page as the coordinator left it (its filter and page, when they were sound).
+    return _resend(cohort, message, url_for(".outbox", cohort_id=cohort.id, **_where_it_was()))
+
+
+@bp.post("/admin/outbox/<int:message_id>/resend")
+@roles_required(ADMIN)
+def resend_any(message_id: int):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404, description="There is no such message in the outbox.")
+    cohort = db.session.get(Cohort, message.cohort_id) if message.cohort_id is not None else None
+    return _resend(cohort, message, url_for(".all_outbox", **_where_it_was()))
+
+
+def _where_it_was() -> dict:
+    """The outbox's filter and page as the person left them, when they were sound."""
     state, page = request.args.get("state"), page_number()
-    back = redirect(url_for(".outbox", cohort_id=cohort.id, state=state if state in STATES else None,
-                            page=page if page > 1 else None), 303)
+    return {"state": state if state in STATES else None, "page": page if page > 1 else None}
+
+
+def _resend(cohort: Cohort | None, message: OutboxMessage, back_to: str):
+    back = redirect(back_to, 303)
     if not FlaskForm().validate_on_submit():
         abort(400, description="The form had expired: reload the outbox and press Resend again.")
     if services.resend(cohort, message, by=current_user):

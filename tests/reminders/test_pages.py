@@ -201,3 +201,39 @@ def test_who_may_not_see_the_outbox(make, cohort, supervisor, student, login, cl
     if who != "nobody":
         client = login(people[who]())
     assert client.get(f"/cohorts/{cohort.id}/outbox").status_code == status
+
+
+def test_the_administrator_sees_every_message_and_resends_one_of_no_cohort(make, cohort, coordinator, student, login,
+                                                                           smtp_server):
+    """A password reset (no cohort) refused by the mail server is on the administrator's outbox, with
+    the cohorts' messages, and is resent from there; a coordinator cannot open it."""
+    other = make.cohort(coordinator=make.coordinator(name="Otto Other"), code="MSCDS")
+    with clock.frozen(START):
+        _put(cohort, student, "This cohort's", kind="notice")
+        _put(other, student, "Another cohort's", kind="notice")
+        reset = outbox.put(mail.build(student.email, "Set a new password", "notification", person=student,
+                                      message="Open the link to set a new password.", link=None),
+                           key="test:reset", kind="message", user_id=student.id)
+        db.session.commit()
+        _fail(reset)
+    admin = make.admin()
+    client = login(admin)
+    assert href(client.get("/admin").get_data(as_text=True), "The outbox") == "/admin/outbox"
+    page = client.get("/admin/outbox").get_data(as_text=True)
+    text = main_text(page)
+    assert "3 messages, newest first" in text and "This cohort's" in text and "Another cohort's" in text
+    assert f"{cohort.programme_code} {cohort.year_label}" in text and f"MSCDS {other.year_label}" in text
+    assert "Times are UTC" in text
+    failed_only = main_text(client.get("/admin/outbox?state=failed").get_data(as_text=True))
+    assert "1 message failed" in failed_only and "Set a new password" in failed_only
+    assert client.get("/admin/outbox?state=nonsense").status_code == 400
+    form = get_form(client, "/admin/outbox?state=failed", action=f"/admin/outbox/{reset}/resend?state=failed")
+    with clock.frozen(START + timedelta(days=1)):
+        done = form.submit(client)
+    assert done.status_code == 303 and done.location == "/admin/outbox?state=failed"
+    assert [m["Subject"] for m in smtp_server.wait_for(1)] == ["Set a new password"]
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "outbox.resent"))
+    assert (event.actor_id, event.cohort_id) == (admin.id, None)
+    assert client.post(f"/admin/outbox/{reset + 999}/resend").status_code in (400, 404)
+    client.post("/logout")
+    assert login(coordinator, role="coordinator").get("/admin/outbox").status_code == 403

@@ -310,6 +310,9 @@ TABLE = [
     E("GET /cohorts/{cohort_id}/outbox?state=failed&page=2",          MANAGE),
     E("POST /cohorts/{cohort_id}/outbox/{outbox_message_id}/resend",  MANAGE),
     E("POST /cohorts/{other_cohort_id}/outbox/{outbox_message_id}/resend", CROSSED),
+    E("GET /admin/outbox",                                            ADMIN_ONLY),
+    E("GET /admin/outbox?state=failed&page=2",                        ADMIN_ONLY),
+    E("POST /admin/outbox/{outbox_message_id}/resend",                ADMIN_ONLY),
     E("GET /cohorts/{cohort_id}/posters/availability",                "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     E("POST /cohorts/{cohort_id}/posters/availability",               "in  ok  ok  403 ok  ok  ok  ok  ok  403 403"),
     # Each person's own slots: Sam's co-supervisor and the coordinator assess no poster, so have no .ics to fetch.

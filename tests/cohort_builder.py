@@ -38,6 +38,7 @@ from projectflow.milestones import extensions as extension_services, services as
 from projectflow.milestones.models import Extension, Milestone
 from projectflow.people import services as people_services
 from projectflow.people.models import ADMIN, COORDINATOR, STAFF, User
+from projectflow.posters import availability as poster_availability
 from projectflow.posters import schedules as poster_schedules
 from projectflow.posters import services as poster_services
 from projectflow.posters.models import (ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability, PosterSchedule,
@@ -477,7 +478,8 @@ def _poster_days(cohort: Cohort, coordinator: User, rng: random.Random, at: date
             for day in (tuesday, tuesday + timedelta(days=1))
             for starts, ends, rooms in ((time(10), time(12, 30), (("Atrium", atrium), ("Room 2.14", 12))),
                                         (time(14), time(16, 30), (("Atrium", atrium),)))]
-        poster_services.open_window(cohort, closes_at=datetime(year, 7, 31, 16, tzinfo=timezone.utc), by=coordinator)
+        poster_availability.open_window(cohort, closes_at=datetime(year, 7, 31, 16, tzinfo=timezone.utc),
+                                        by=coordinator)
         mail.discard_queued()
         rows, audits = [], []
         for i, staff in enumerate(sorted(cohort.staff, key=lambda s: s.user_id)):

@@ -10,8 +10,9 @@ from datetime import date, time, timedelta
 from ..cohorts.models import Cohort
 from ..core.calendar import local_deadline
 from ..people.models import User
-from ..posters import services
-from ..posters.services import RoomValues, SessionValues, StudentAnswer
+from ..posters import availability, services
+from ..posters.availability import StudentAnswer
+from ..posters.services import RoomValues, SessionValues
 
 MORNING = (time(10), time(12, 30), (("Atrium", 24), ("Seminar room 2.14", 12)))
 AFTERNOON = (time(14), time(16, 30), (("Atrium", 24),))
@@ -28,16 +29,16 @@ def add_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) -> di
             sessions.append(services.add_session(
                 cohort, SessionValues(day, starts, ends, tuple(RoomValues(None, n, b) for n, b in rooms)),
                 by=coordinator))
-    services.open_window(cohort, closes_at=local_deadline(date(year, 7, 30), time(17), cohort.zone), by=coordinator)
+    availability.open_window(cohort, closes_at=local_deadline(date(year, 7, 30), time(17), cohort.zone), by=coordinator)
     staff = sorted((s.member for s in cohort.staff if not s.is_coordinator), key=lambda u: u.id)
     answered = 0
     for i, person in enumerate(staff[:8]):
         # The demo's own member of staff (the first) would rather not come on the last afternoon.
         answers = ({sessions[-1].id: "if_needed"} if i == 0 else
                    {rng.choice(sessions).id: rng.choice(["unavailable", "unavailable", "if_needed"])})
-        answered += services.save_staff_availability(cohort, person, answers, by=person)
+        answered += availability.save_staff_availability(cohort, person, answers, by=person)
     student = min((e.student for e in cohort.enrolments), key=lambda u: u.id)
-    services.save_student_declarations(cohort, student, {sessions[1].id: StudentAnswer(
+    availability.save_student_declarations(cohort, student, {sessions[1].id: StudentAnswer(
         True, "I sit a resit exam of another module that afternoon (timetable attached to my e-mail).")}, by=student)
     return {"sessions": len(sessions), "staff_answers": answered, "declarations": 1}
 
@@ -60,11 +61,11 @@ def add_past_poster_days(cohort: Cohort, coordinator: User, rng: random.Random) 
                                                                                            for n, b in rooms)),
                                          by=coordinator)
                     for day in (tuesday, tuesday + timedelta(days=1)) for starts, ends, rooms in (MORNING, AFTERNOON)]
-        services.open_window(cohort, closes_at=local_deadline(date(year, 6, 30), time(17), cohort.zone),
-                             by=coordinator)
+        availability.open_window(cohort, closes_at=local_deadline(date(year, 6, 30), time(17), cohort.zone),
+                                 by=coordinator)
         staff = sorted((s.member for s in cohort.staff if not s.is_coordinator), key=lambda u: u.id)
         for person in rng.sample(staff, min(6, len(staff))):
-            services.save_staff_availability(cohort, person, {rng.choice(sessions).id: rng.choice(
+            availability.save_staff_availability(cohort, person, {rng.choice(sessions).id: rng.choice(
                 ["unavailable", "if_needed"])}, by=person)
         db.session.commit()
     with clock.frozen(datetime(year, 7, 1, 9, tzinfo=timezone.utc)):

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..core.forms import FlaskForm, IdChoiceField
 from ..core.ids import as_id
 from ..core.once import FormTokenField
-from . import services
+from . import availability, services
 from .models import IF_NEEDED, UNAVAILABLE, PosterSession
 
 BLANK_ROOM_ROWS = 2  # empty rows under a session's rooms, to add some
@@ -96,7 +96,7 @@ class RemoveSessionForm(FlaskForm):
                            validators=[DataRequired("Tick the box to confirm the removal.")])
 
 
-STAFF_CHOICES = [SelectChoice(services.AVAILABLE, "I can come"), SelectChoice(IF_NEEDED, "Only if needed"),
+STAFF_CHOICES = [SelectChoice(availability.AVAILABLE, "I can come"), SelectChoice(IF_NEEDED, "Only if needed"),
                  SelectChoice(UNAVAILABLE, "I cannot come")]
 STUDENT_CHOICES = [SelectChoice("can", "I can come"), SelectChoice("cannot", "I cannot come")]
 
@@ -114,7 +114,7 @@ def availability_form(sessions: list[PosterSession], answers: dict, *, student: 
             validators=[InputRequired("Choose an answer for this session.")]))
         if student:
             setattr(AvailabilityForm, f"reason_{s.id}", TextAreaField(
-                "Why you cannot come", validators=[Length(max=services.REASON_LENGTH)], render_kw={"rows": 3},
+                "Why you cannot come", validators=[Length(max=availability.REASON_LENGTH)], render_kw={"rows": 3},
                 description="Required when you cannot come: the coordinator accepts or refuses your reason."))
     form = AvailabilityForm(**kwargs)
     if not form.is_submitted():
@@ -124,7 +124,7 @@ def availability_form(sessions: list[PosterSession], answers: dict, *, student: 
                 form[f"s{s.id}"].data = "cannot" if row is not None else "can"
                 form[f"reason_{s.id}"].data = row.reason if row is not None else ""
             else:
-                form[f"s{s.id}"].data = row.kind if row is not None else services.AVAILABLE
+                form[f"s{s.id}"].data = row.kind if row is not None else availability.AVAILABLE
     form.sessions = sessions
     return form
 
@@ -133,13 +133,13 @@ def staff_answers(form) -> dict[int, str]:
     return {s.id: form[f"s{s.id}"].data for s in form.sessions}
 
 
-def student_answers(form) -> dict[int, services.StudentAnswer]:
-    return {s.id: services.StudentAnswer(form[f"s{s.id}"].data == "cannot", form[f"reason_{s.id}"].data or "")
+def student_answers(form) -> dict[int, availability.StudentAnswer]:
+    return {s.id: availability.StudentAnswer(form[f"s{s.id}"].data == "cannot", form[f"reason_{s.id}"].data or "")
             for s in form.sessions}
 
 
 class DecisionForm(FlaskForm):
-    note = StringField("Note to the student (optional)", validators=[Length(max=services.REASON_LENGTH)])
+    note = StringField("Note to the student (optional)", validators=[Length(max=availability.REASON_LENGTH)])
     accept = SubmitField("Accept")
     refuse = SubmitField("Refuse")
 

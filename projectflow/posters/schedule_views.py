@@ -18,9 +18,10 @@ from ..core.ids import as_id
 from ..extensions import db
 from ..people.models import User
 from ..solvers.posters_io import poster_problem_from_dict, schedule_to_dict
-from . import schedules, services
+from . import schedules
 from .forms import ChangeForm, PublishScheduleForm, StartScheduleForm, change_form
 from .models import FAILED, PUBLISHED, QUEUED, RUNNING, SOLVED, PosterSchedule
+from .problem import precheck, problem_file
 from .views import _cohort, bp
 
 
@@ -31,9 +32,10 @@ def _schedule(cohort: Cohort, schedule_id: int) -> PosterSchedule:
     return schedule
 
 
-def _poster_student(schedule: PosterSchedule, student_id: int | None) -> User:
-    """A student whose poster is in the schedule's input or has a slot in it (404 otherwise)."""
-    ids = {int(p["id"][1:]) for p in services.problem_file(schedule.cohort)["posters"]}
+def _poster_student(schedule: PosterSchedule, student_id: int | None, problem: dict) -> User:
+    """A student whose poster is in the cohort's input now (``problem``) or has a slot in the schedule
+    (404 otherwise)."""
+    ids = {int(p["id"][1:]) for p in problem["posters"]}
     ids |= set(schedules.assessors_of(schedule))
     if student_id is None or student_id not in ids:
         abort(404, description="That student has no poster in this schedule.")
@@ -60,7 +62,7 @@ def schedules_page(cohort_id: int):
                 return redirect(url_for(".schedule", cohort_id=cohort.id, schedule_id=schedule.id))
     return render_template("posters/schedules.html", cohort=cohort, form=form, schedules=schedules.schedules_of(cohort),
                            labels=schedules.STATE_LABELS, badges=schedules.STATE_BADGES, label=schedules.label,
-                           problems=services.precheck(cohort),
+                           problems=precheck(cohort),
                            published=schedules.published_schedule(cohort)), status
 
 
@@ -106,10 +108,10 @@ def schedule_progress(cohort_id: int, schedule_id: int):
                     "job": job.as_status() if job else None})
 
 
-def _change_of(found: PosterSchedule, args) -> tuple[User, schedules.Target | None, User | None]:
-    student = _poster_student(found, _id_or_none(args.get("student")))
+def _change_of(found: PosterSchedule, args, problem: dict) -> tuple[User, schedules.Target | None, User | None]:
+    student = _poster_student(found, _id_or_none(args.get("student")), problem)
     if args.get("action") == "swap":
-        return student, None, _poster_student(found, _id_or_none(args.get("other")))
+        return student, None, _poster_student(found, _id_or_none(args.get("other")), problem)
     return student, schedules.target_from(found, args.get("target", "")), None
 
 
@@ -125,9 +127,10 @@ def _id_or_none(value):
 def check_change(cohort_id: int, schedule_id: int):
     """The live check of a move or swap, before it is made."""
     found = _schedule(_cohort(cohort_id, manage=True), schedule_id)
+    problem = problem_file(found.cohort)  # built once: it names the posters, then the change is checked against it
     try:
-        student, target, other = _change_of(found, request.args)
-        return jsonify(schedules.check_change(found, student, target, swap_with=other).as_json())
+        student, target, other = _change_of(found, request.args, problem)
+        return jsonify(schedules.check_change(found, student, target, swap_with=other, problem=problem).as_json())
     except DomainError as exc:
         return jsonify({"message": exc.message}), exc.status_code
     except NotFound as exc:  # a student with no poster here: the page's script shows the sentence
@@ -144,7 +147,9 @@ def change(cohort_id: int, schedule_id: int):
     if not form.validate_on_submit():
         return _render_review(cohort, found, form, 422)
     try:
-        student, target, other = _change_of(found, request.form)
+        # The change itself is checked against the input read again once the cohort is locked
+        # (``schedules.change``): another request may have changed it meanwhile.
+        student, target, other = _change_of(found, request.form, problem_file(cohort))
         schedules.change(found, student, target, swap_with=other, by=current_user)
     except DomainError as exc:
         db.session.rollback()

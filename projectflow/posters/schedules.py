@@ -3,7 +3,7 @@
 A schedule keeps the scheduler's input as it was (``problem``, the file format of ``projectflow
 schedule-posters``) and its placements as ``PosterSlot`` rows. Every check of a schedule (after a run,
 before a hand move, before publishing) is made against the cohort's input *as it is now*
-(``services.problem_file``): an assessor who fell ill after the run makes the schedule break a rule,
+(``problem.problem_file``): an assessor who fell ill after the run makes the schedule break a rule,
 and the pages say so, rather than a stale schedule being published. The checks are the independent
 validator's (``solvers.posters_validate``), on the schedule as it stands (``standing_schedule``).
 
@@ -32,9 +32,9 @@ from ..solvers.posters import Placement, Schedule, schedule_posters, standing_sc
 from ..solvers.posters_io import poster_problem_from_dict
 from ..solvers.problem import ProblemError
 from . import services
-from .services import Names
 from .models import (FAILED, PUBLISHED, QUEUED, RUNNING, SOLVED, SUPERSEDED, PosterRoom, PosterSchedule,
                      PosterSession, PosterSlot)
+from .problem import Names, precheck, problem_file, slots_in
 
 JOB_KIND = "poster_schedule"
 DEFAULT_SOLVE_SECONDS = 30
@@ -97,9 +97,9 @@ def start_schedule(cohort: Cohort, *, by: User, seconds: int | None = None) -> P
                                                           PosterSchedule.state.in_((QUEUED, RUNNING))))
     if busy is not None:
         raise InvalidState(f"{label(busy)} is still being made: wait for it before starting another.")
-    problem = services.problem_file(cohort)
+    problem = problem_file(cohort)
     if not problem["posters"] or not problem["sessions"]:
-        raise InvalidState(" ".join(services.precheck(cohort)) or "There is nothing to schedule.")
+        raise InvalidState(" ".join(precheck(cohort)) or "There is nothing to schedule.")
     number = (db.session.scalar(select(func.max(PosterSchedule.number))
                                 .where(PosterSchedule.cohort_id == cohort.id)) or 0) + 1
     published = published_schedule(cohort)
@@ -201,8 +201,6 @@ def _run_failed(job: jobs.Job, error: str) -> None:
 jobs.register(JOB_KIND, _run_job, _run_failed)
 
 
-# --- names for the engine's identifiers ------------------------------------------------------------
-
 # --- the schedule as it stands --------------------------------------------------------------------
 
 def _placement(slot: PosterSlot) -> Placement:
@@ -231,9 +229,11 @@ class Standing:
         return [(int(u.poster[1:]), self.names(reasons.get(u.poster, u.reason))) for u in self.result.unplaced]
 
 
-def standing(schedule: PosterSchedule, slots: list[PosterSlot] | None = None) -> Standing:
+def standing(schedule: PosterSchedule, slots: list[PosterSlot] | None = None, problem: dict | None = None) -> Standing:
+    """``schedule`` checked against the cohort's input as it is now (``problem``, when the caller has built
+    it already)."""
     cohort = schedule.cohort
-    problem = services.problem_file(cohort)
+    problem = problem_file(cohort) if problem is None else problem
     slots = slots_of(schedule) if slots is None else slots
     result = standing_schedule(poster_problem_from_dict(problem), [_placement(s) for s in slots])
     return Standing(schedule, problem, result, Names(cohort, problem), problem != schedule.problem)
@@ -280,7 +280,7 @@ class Review:
     def times(self, session: PosterSession) -> list[datetime]:
         """Each slot's start in ``session``."""
         step = timedelta(minutes=self.slot_minutes)
-        return [session.starts_at + k * step for k in range(services.slots_in(session, self.slot_minutes))]
+        return [session.starts_at + k * step for k in range(slots_in(session, self.slot_minutes))]
 
     def grid(self, session: PosterSession) -> SessionGrid:
         times = self.times(session)
@@ -429,17 +429,19 @@ def step_of(schedule: PosterSchedule) -> timedelta:
 
 
 def check_change(schedule: PosterSchedule, student: User, target: Target | None = None, *,
-                 swap_with: User | None = None) -> Check:
+                 swap_with: User | None = None, problem: dict | None = None) -> Check:
     """What moving ``student``'s poster to ``target`` (or swapping it with ``swap_with``'s) would do:
-    the rules it would break that the schedule does not break now, and how the figures change."""
-    return _checked(schedule, student, target, swap_with)[0]
+    the rules it would break that the schedule does not break now, and how the figures change.
+    (``problem``: the cohort's input now, when the caller has built it.)"""
+    return _checked(schedule, student, target, swap_with, problem)[0]
 
 
-def _checked(schedule: PosterSchedule, student: User, target: Target | None, swap_with: User | None):
+def _checked(schedule: PosterSchedule, student: User, target: Target | None, swap_with: User | None,
+             problem: dict | None = None):
     """The Check of a change, the slots as they stand (by student id) and the change's new places."""
     _editable(schedule)
     slots = slots_of(schedule)
-    now = standing(schedule, slots)
+    now = standing(schedule, slots, problem)
     placements, changes = _proposed(schedule, slots, student, target, swap_with)
     after = standing_schedule(poster_problem_from_dict(now.problem), placements)
     already = set(now.result.verdict.problems)

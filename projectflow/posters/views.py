@@ -20,7 +20,10 @@ from ..core.forms import page_number, show_error
 from ..extensions import db
 from ..people.models import User
 from . import models  # noqa: F401 (the tables)
-from . import services
+from . import problem, services
+from .availability import (answers_of, close_window, counts, decide_declaration, declarations_query, open_window,
+                           save_staff_availability, save_student_declarations, window_closed_because, window_is_open,
+                           window_state)
 from .forms import (DecisionForm, RemoveSessionForm, SettingsForm, WindowForm, availability_form, session_form,
                     staff_answers, student_answers)
 from .models import DECLARED, Availability, PosterSession
@@ -43,16 +46,16 @@ def _session(cohort: Cohort, session_id: int) -> PosterSession:
 
 
 def _render_overview(cohort: Cohort, status: int = 200, **forms):
-    view = services.overview(cohort)
+    view = problem.overview(cohort)
     settings_form = forms.get("settings_form") or SettingsForm(obj=view.settings)
     window_form = forms.get("window_form") or WindowForm()
     if "window_form" not in forms and view.settings.availability_closes_at and \
-            services.window_is_open(view.settings, clock.now()):
+            window_is_open(view.settings, clock.now()):
         window_form.closes.data = view.settings.availability_closes_at.astimezone(cohort.zone).replace(tzinfo=None)
     return render_template("posters/overview.html", cohort=cohort, view=view, settings_form=settings_form,
                            window_form=window_form, session_form=forms.get("session_form") or session_form(new=True),
-                           window_open=services.window_is_open(view.settings, clock.now()),
-                           window_state=services.window_state(cohort, view.settings, clock.now())), status
+                           window_open=window_is_open(view.settings, clock.now()),
+                           window_state=window_state(cohort, view.settings, clock.now())), status
 
 
 def _show(form, exc: DomainError) -> None:
@@ -122,13 +125,13 @@ def window(cohort_id: int):
     if form.validate_on_submit() and (form.open.data or form.close.data):
         try:
             if form.close.data:
-                services.close_window(cohort, by=current_user)
+                close_window(cohort, by=current_user)
                 message = "The availability window is closed; the answers given are kept."
             else:
                 local = form.closes.data
                 closes_at = local_deadline(local.date(), local.time(), cohort.zone) if local else None
-                was_open = services.window_is_open(services.settings_of(cohort), clock.now())
-                services.open_window(cohort, closes_at=closes_at, by=current_user)
+                was_open = window_is_open(services.settings_of(cohort), clock.now())
+                open_window(cohort, closes_at=closes_at, by=current_user)
                 message = ("The closing time of the availability window is saved." if was_open else
                            "The availability window is open: the cohort's staff and students were told.")
         except DomainError as exc:
@@ -205,14 +208,14 @@ def remove_session(cohort_id: int, session_id: int):
 def _render_declarations(cohort: Cohort, status: int = 200):
     show = request.args.get("show", "waiting")
     show = show if show in DECLARATION_FILTERS else "waiting"
-    page = db.paginate(services.declarations_query(cohort, show), page=page_number(),
+    page = db.paginate(declarations_query(cohort, show), page=page_number(),
                        per_page=DECLARATIONS_PER_PAGE, error_out=False)
     deciders = {u.id: u for u in db.session.scalars(select(User).where(
         User.id.in_({d.decided_by_id for d in page.items if d.decided_by_id})))}
     candidates = services.candidate_numbers(cohort, [d.user_id for d in page.items])
     return render_template("posters/declarations.html", cohort=cohort, page=page, show=show,
                            filters=DECLARATION_FILTERS, deciders=deciders, candidates=candidates,
-                           counts=services.counts(cohort), form=DecisionForm(), declared=DECLARED), status
+                           counts=counts(cohort), form=DecisionForm(), declared=DECLARED), status
 
 
 @bp.get("/cohorts/<int:cohort_id>/posters/declarations")
@@ -233,8 +236,8 @@ def decide(cohort_id: int, declaration_id: int):
         flash(" ".join(form.note.errors) or "Press Accept or Refuse to decide.", "danger")
         return _render_declarations(cohort, 422)
     try:
-        services.decide_declaration(declaration, accept=bool(form.accept.data), note=form.note.data or "",
-                                    by=current_user)
+        decide_declaration(declaration, accept=bool(form.accept.data), note=form.note.data or "",
+                           by=current_user)
     except DomainError as exc:
         db.session.rollback()
         flash(f"Not decided: {exc.message}", "danger")
@@ -253,15 +256,15 @@ def availability(cohort_id: int):
     require(is_student or cohort.staff_member(current_user) is not None,
             "The poster availability page is for the cohort's staff and students.")
     sessions = services.sessions_of(cohort)
-    form = availability_form(sessions, services.answers_of(cohort, current_user), student=is_student)
+    form = availability_form(sessions, answers_of(cohort, current_user), student=is_student)
     status = 200
     if form.validate_on_submit():
         try:
             if is_student:
-                changed = services.save_student_declarations(cohort, current_user, student_answers(form),
-                                                             by=current_user)
+                changed = save_student_declarations(cohort, current_user, student_answers(form),
+                                                    by=current_user)
             else:
-                changed = services.save_staff_availability(cohort, current_user, staff_answers(form), by=current_user)
+                changed = save_staff_availability(cohort, current_user, staff_answers(form), by=current_user)
         except DomainError as exc:
             db.session.rollback()
             if exc.field and exc.field in form:
@@ -277,13 +280,13 @@ def availability(cohort_id: int):
     elif form.is_submitted():
         status = 422
     settings = services.settings_of(cohort)
-    answers = services.answers_of(cohort, current_user)
+    answers = answers_of(cohort, current_user)
     # How many posters they assess is known once the allocation is published.
     assessed = services.assessed_by(cohort, current_user) \
         if not is_student and cohort.allocation_published_at is not None else None
     return render_template("posters/availability.html", cohort=cohort, form=form, sessions=sessions, answers=answers,
                            is_student=is_student, assessed=assessed,
-                           closed=services.window_closed_because(settings, clock.now(), zone=cohort.zone),
+                           closed=window_closed_because(settings, clock.now(), zone=cohort.zone),
                            closes_at=settings.availability_closes_at), status
 
 

@@ -15,7 +15,7 @@ from projectflow.core import clock, jobs, mail
 from projectflow.extensions import db
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
-from projectflow.posters import services
+from projectflow.posters import availability, services
 from projectflow.posters.services import RoomValues, SessionValues
 
 JUNE = datetime(2027, 6, 1, 10, tzinfo=timezone.utc)
@@ -92,7 +92,7 @@ def poster_days(allocated, june):
     morning = services.add_session(c.cohort, session_values(rooms=(("Atrium", 20), ("Room 2.14", 10))),
                                    by=c.coordinator)
     afternoon = services.add_session(c.cohort, session_values(starts=time(14), ends=time(16)), by=c.coordinator)
-    services.open_window(c.cohort, closes_at=datetime(2027, 7, 30, 16, tzinfo=timezone.utc), by=c.coordinator)
+    availability.open_window(c.cohort, closes_at=datetime(2027, 7, 30, 16, tzinfo=timezone.utc), by=c.coordinator)
     mail.discard_queued()
     db.session.commit()
     return morning, afternoon

@@ -13,9 +13,10 @@ from projectflow.core.audit import AuditEvent
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
-from projectflow.posters import services
+from projectflow.posters import availability, services
+from projectflow.posters.availability import StudentAnswer
 from projectflow.posters.models import ACCEPTED, DECLARED, IF_NEEDED, REFUSED, UNAVAILABLE, Availability
-from projectflow.posters.services import StudentAnswer
+from projectflow.posters.problem import problem_file
 from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
 
@@ -32,16 +33,17 @@ def rows_of(user) -> dict[int, Availability]:
 def test_staff_answers_count_at_once_and_available_is_no_row(allocated, poster_days):
     c = allocated
     morning, afternoon = poster_days
-    assert services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
-                                            by=c.lee) == 2
+    assert availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
+                                                by=c.lee) == 2
     db.session.commit()
     rows = rows_of(c.lee)
     assert (rows[morning.id].kind, rows[morning.id].state) == (UNAVAILABLE, ACCEPTED)
     assert rows[afternoon.id].kind == IF_NEEDED and rows[afternoon.id].decided_at == JUNE
     # The same answers again change nothing; "available" removes the row.
-    assert services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
-                                            by=c.lee) == 0
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "available", afternoon.id: "unavailable"}, by=c.lee)
+    assert availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
+                                                by=c.lee) == 0
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "available", afternoon.id: "unavailable"},
+                                         by=c.lee)
     db.session.commit()
     rows = rows_of(c.lee)
     assert morning.id not in rows and rows[afternoon.id].kind == UNAVAILABLE
@@ -58,12 +60,12 @@ def test_answers_are_given_only_while_the_window_is_open(allocated, poster_days)
     morning, _ = poster_days
     with clock.frozen(datetime(2027, 7, 30, 16, tzinfo=timezone.utc)):
         with pytest.raises(InvalidState, match="closed on Fri 30 Jul 2027 17:00"):
-            services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
+            availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
         with pytest.raises(InvalidState, match="closed on"):
-            services.save_student_declarations(c.cohort, c.students[0], {morning.id: StudentAnswer(True, "Ill")},
-                                               by=c.students[0])
+            availability.save_student_declarations(c.cohort, c.students[0], {morning.id: StudentAnswer(True, "Ill")},
+                                                   by=c.students[0])
     with clock.frozen(datetime(2027, 7, 30, 15, 59, tzinfo=timezone.utc)):  # the last minute
-        services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
+        availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
 
 
 def test_nothing_is_given_before_the_window_opens(allocated, june):
@@ -72,22 +74,22 @@ def test_nothing_is_given_before_the_window_opens(allocated, june):
     c = allocated
     s = services.add_session(c.cohort, session_values(), by=c.coordinator)
     with pytest.raises(InvalidState, match="has not opened"):
-        services.save_staff_availability(c.cohort, c.lee, {s.id: "unavailable"}, by=c.lee)
+        availability.save_staff_availability(c.cohort, c.lee, {s.id: "unavailable"}, by=c.lee)
 
 
 def test_each_person_answers_for_themself(allocated, poster_days):
     c = allocated
     morning, _ = poster_days
     with pytest.raises(NotAllowed):
-        services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.kim)
+        availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.kim)
     with pytest.raises(NotAllowed):
-        services.save_staff_availability(c.cohort, c.students[0], {morning.id: "unavailable"}, by=c.students[0])
+        availability.save_staff_availability(c.cohort, c.students[0], {morning.id: "unavailable"}, by=c.students[0])
     with pytest.raises(NotAllowed):
-        services.save_student_declarations(c.cohort, c.lee, {morning.id: StudentAnswer(True, "x")}, by=c.lee)
+        availability.save_student_declarations(c.cohort, c.lee, {morning.id: StudentAnswer(True, "x")}, by=c.lee)
     with pytest.raises(ValidationFailed, match="Choose one of the answers"):
-        services.save_staff_availability(c.cohort, c.lee, {morning.id: "maybe"}, by=c.lee)
+        availability.save_staff_availability(c.cohort, c.lee, {morning.id: "maybe"}, by=c.lee)
     with pytest.raises(ValidationFailed, match="removed meanwhile"):
-        services.save_staff_availability(c.cohort, c.lee, {morning.id + 99: "unavailable"}, by=c.lee)
+        availability.save_staff_availability(c.cohort, c.lee, {morning.id + 99: "unavailable"}, by=c.lee)
 
 
 # --- students ------------------------------------------------------------------------------------
@@ -97,16 +99,16 @@ def test_a_student_declares_with_a_reason_and_may_withdraw(allocated, poster_day
     ann = c.students[0]
     morning, afternoon = poster_days
     with pytest.raises(ValidationFailed, match="Say why you cannot come to the session of Tue 14 Sep 2027") as caught:
-        services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "   ")}, by=ann)
+        availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "   ")}, by=ann)
     assert caught.value.field == f"reason_{morning.id}"
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, " My sister's wedding "),
-                                                       afternoon.id: StudentAnswer(False, "ignored")}, by=ann)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, " My sister's wedding "),
+                                                           afternoon.id: StudentAnswer(False, "ignored")}, by=ann)
     db.session.commit()
     rows = rows_of(ann)
     assert list(rows) == [morning.id]
     assert (rows[morning.id].state, rows[morning.id].reason, rows[morning.id].decided_at) == \
         (DECLARED, "My sister's wedding", None)
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(False, "")}, by=ann)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(False, "")}, by=ann)
     db.session.commit()
     assert rows_of(ann) == {}
     assert [e.after for e in db.session.scalars(select(AuditEvent).where(
@@ -120,11 +122,11 @@ def test_the_coordinator_accepts_or_refuses_and_the_student_is_told_in_the_app(a
     ann, ben = c.students[:2]
     morning, _ = poster_days
     for s in (ann, ben):
-        services.save_student_declarations(c.cohort, s, {morning.id: StudentAnswer(True, "Graduation")}, by=s)
+        availability.save_student_declarations(c.cohort, s, {morning.id: StudentAnswer(True, "Graduation")}, by=s)
     db.session.commit()
-    services.decide_declaration(rows_of(ann)[morning.id], accept=True, note="Fine.", by=c.coordinator)
-    services.decide_declaration(rows_of(ben)[morning.id], accept=False, note="Come after the ceremony.",
-                                by=c.coordinator)
+    availability.decide_declaration(rows_of(ann)[morning.id], accept=True, note="Fine.", by=c.coordinator)
+    availability.decide_declaration(rows_of(ben)[morning.id], accept=False, note="Come after the ceremony.",
+                                    by=c.coordinator)
     db.session.commit()
     assert rows_of(ann)[morning.id].state == ACCEPTED and rows_of(ben)[morning.id].state == REFUSED
     told = {n.user_id: n.message for n in db.session.scalars(select(Notification).where(
@@ -134,23 +136,23 @@ def test_the_coordinator_accepts_or_refuses_and_the_student_is_told_in_the_app(a
     assert {a for a in db.session.scalars(select(AuditEvent.action))} >= {"posters.declaration_accepted",
                                                                           "posters.declaration_refused"}
     with pytest.raises(InvalidState, match="already accepted"):
-        services.decide_declaration(rows_of(ann)[morning.id], accept=False, note="", by=c.coordinator)
+        availability.decide_declaration(rows_of(ann)[morning.id], accept=False, note="", by=c.coordinator)
     with pytest.raises(NotAllowed):
-        services.decide_declaration(rows_of(ben)[morning.id], accept=True, note="", by=c.lee)
+        availability.decide_declaration(rows_of(ben)[morning.id], accept=True, note="", by=c.lee)
 
 
 def test_a_new_reason_after_a_refusal_asks_again_and_an_accepted_one_keeps_its_reason(allocated, poster_days):
     c = allocated
     ann = c.students[0]
     morning, afternoon = poster_days
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Holiday"),
-                                                       afternoon.id: StudentAnswer(True, "Dentist")}, by=ann)
-    services.decide_declaration(rows_of(ann)[morning.id], accept=False, note="No.", by=c.coordinator)
-    services.decide_declaration(rows_of(ann)[afternoon.id], accept=True, note="", by=c.coordinator)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Holiday"),
+                                                           afternoon.id: StudentAnswer(True, "Dentist")}, by=ann)
+    availability.decide_declaration(rows_of(ann)[morning.id], accept=False, note="No.", by=c.coordinator)
+    availability.decide_declaration(rows_of(ann)[afternoon.id], accept=True, note="", by=c.coordinator)
     db.session.commit()
     # The page sends an accepted declaration's reason back unchanged (read-only), or nothing at all.
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "A funeral abroad"),
-                                                       afternoon.id: StudentAnswer(True, "")}, by=ann)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "A funeral abroad"),
+                                                           afternoon.id: StudentAnswer(True, "")}, by=ann)
     db.session.commit()
     rows = rows_of(ann)
     assert (rows[morning.id].state, rows[morning.id].reason, rows[morning.id].decision_note) == \
@@ -162,11 +164,11 @@ def test_an_accepted_declaration_counts_for_the_scheduler_and_a_waiting_one_does
     c = allocated
     ann = c.students[0]
     morning, _ = poster_days
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Wedding")}, by=ann)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Wedding")}, by=ann)
     entry = {"person": f"u{ann.id}", "session": f"S{morning.id}"}
-    assert entry not in services.problem_file(c.cohort)["unavailable"]
-    services.decide_declaration(rows_of(ann)[morning.id], accept=True, note="", by=c.coordinator)
-    assert entry in services.problem_file(c.cohort)["unavailable"]
+    assert entry not in problem_file(c.cohort)["unavailable"]
+    availability.decide_declaration(rows_of(ann)[morning.id], accept=True, note="", by=c.coordinator)
+    assert entry in problem_file(c.cohort)["unavailable"]
 
 
 # --- pages ---------------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def test_a_student_declares_through_the_page_and_sees_the_decision(allocated, po
 def test_a_closed_window_shows_the_answers_and_refuses_a_post_with_a_sentence(allocated, poster_days, login):
     c = allocated
     morning, _ = poster_days
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "if_needed"}, by=c.lee)
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "if_needed"}, by=c.lee)
     db.session.commit()
     client = login(c.lee, role="staff")
     path = f"/cohorts/{c.cohort.id}/posters/availability"
@@ -274,8 +276,8 @@ def test_a_decision_on_another_cohorts_declaration_is_not_found(allocated, poste
     c = allocated
     morning, _ = poster_days
     ann = c.students[0]
-    services.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Wedding")}, by=ann)
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
+    availability.save_student_declarations(c.cohort, ann, {morning.id: StudentAnswer(True, "Wedding")}, by=ann)
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
     db.session.commit()
     other = make.cohort(coordinator=make.coordinator())
     login(next(s.member for s in other.staff if s.is_coordinator), role="coordinator")
@@ -299,13 +301,14 @@ def test_a_decision_on_another_cohorts_declaration_is_not_found(allocated, poste
 def test_the_coordinators_page_counts_the_answers(allocated, poster_days, login):
     c = allocated
     morning, afternoon = poster_days
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"}, by=c.lee)
-    services.save_staff_availability(c.cohort, c.kim, {morning.id: "unavailable"}, by=c.kim)
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
+                                         by=c.lee)
+    availability.save_staff_availability(c.cohort, c.kim, {morning.id: "unavailable"}, by=c.kim)
     for s in c.students[:2]:
-        services.save_student_declarations(c.cohort, s, {morning.id: StudentAnswer(True, "Away")}, by=s)
-    services.decide_declaration(rows_of(c.students[0])[morning.id], accept=True, note="", by=c.coordinator)
+        availability.save_student_declarations(c.cohort, s, {morning.id: StudentAnswer(True, "Away")}, by=s)
+    availability.decide_declaration(rows_of(c.students[0])[morning.id], accept=True, note="", by=c.coordinator)
     db.session.commit()
-    counts = services.counts(c.cohort)
+    counts = availability.counts(c.cohort)
     assert (counts.waiting, counts.accepted, counts.refused) == (1, 1, 0)
     assert counts.staff_unavailable == {morning.id: 2} and counts.staff_if_needed == {afternoon.id: 1}
     assert counts.students_away == {morning.id: 1}

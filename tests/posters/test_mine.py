@@ -18,7 +18,7 @@ from projectflow.extensions import db
 from projectflow.feeds import services as feeds
 from projectflow.matching import services as matching
 from projectflow.people.models import User
-from projectflow.posters import schedules, services
+from projectflow.posters import availability, schedules
 from projectflow.posters.models import PosterSlot
 from projectflow.posters.schedules import Target
 from tests.html import href, main_text
@@ -281,11 +281,11 @@ def test_a_poster_without_a_slot_says_so(client, login, allocated, poster_days):
     """Dan cannot come to either session (accepted): the schedule places the others, and Dan is told."""
     c = allocated
     dan = c.students[3]
-    services.save_student_declarations(c.cohort, dan, {s.id: services.StudentAnswer(True, "In hospital")
-                                                       for s in poster_days}, by=dan)
+    availability.save_student_declarations(c.cohort, dan, {s.id: availability.StudentAnswer(True, "In hospital")
+                                                           for s in poster_days}, by=dan)
     db.session.commit()
-    for declaration in services.answers_of(c.cohort, dan).values():
-        services.decide_declaration(declaration, accept=True, note="", by=c.coordinator)
+    for declaration in availability.answers_of(c.cohort, dan).values():
+        availability.decide_declaration(declaration, accept=True, note="", by=c.coordinator)
     db.session.commit()
     publish(made(c.cohort, c.coordinator), c.coordinator)
     client = login(dan)

@@ -18,7 +18,7 @@ from projectflow.core import clock, jobs, mail
 from projectflow.extensions import db
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching
-from projectflow.posters import programme, schedules, services
+from projectflow.posters import availability, programme, schedules, services
 from projectflow.posters.models import PosterSchedule, PosterSlot
 from tests.factories import Factories
 from tests.page_tour import StatementLog
@@ -261,8 +261,8 @@ def test_a_draft_says_draft_on_every_page_and_lists_the_posters_without_a_slot(a
     c = allocated
     morning, afternoon = poster_days
     # Dr Poe cannot come to either session: the posters Poe assesses cannot be placed.
-    services.save_staff_availability(c.cohort, c.poe, {morning.id: "unavailable", afternoon.id: "unavailable"},
-                                     by=c.poe)
+    availability.save_staff_availability(c.cohort, c.poe, {morning.id: "unavailable", afternoon.id: "unavailable"},
+                                         by=c.poe)
     db.session.commit()
     stranded = {p.student.id for p in services.posters(c.cohort) if c.poe.id in {a.id for a in p.assessors}}
     assert stranded

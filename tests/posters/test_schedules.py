@@ -13,12 +13,14 @@ from projectflow.core import jobs
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
-from projectflow.posters import schedules, services
+from projectflow.posters import availability, schedules, services
 from projectflow.posters.models import FAILED, PUBLISHED, QUEUED, SOLVED, SUPERSEDED, PosterSchedule, PosterSlot
+from projectflow.posters.problem import problem_file
 from projectflow.posters.schedules import Target
 from projectflow.posters.services import RoomValues, SessionValues
 from tests.forms import get_form
 from tests.html import flashes, main_text
+from tests.page_tour import StatementLog
 
 
 def made(cohort, by):
@@ -39,7 +41,7 @@ def test_a_schedule_is_made_in_the_job_runner_and_keeps_every_rule(allocated, po
     c = allocated
     schedule = schedules.start_schedule(c.cohort, by=c.coordinator)
     db.session.commit()
-    assert schedule.state == QUEUED and schedule.problem == services.problem_file(c.cohort)
+    assert schedule.state == QUEUED and schedule.problem == problem_file(c.cohort)
     assert jobs.run_pending() == 1
     db.session.refresh(schedule)
     assert schedule.state == SOLVED, schedule.error
@@ -81,7 +83,7 @@ def test_an_availability_change_after_the_run_is_a_clash_until_moved(allocated, 
     # Dr Lee falls ill on the day: whichever session holds Lee's posters, Lee now cannot come to it.
     lee_slots = [s for s in schedules.slots_of(schedule) if c.lee.id in schedules.assessors_of(schedule)[s.student_id]]
     where = lee_slots[0].session
-    services.save_staff_availability(c.cohort, c.lee, {where.id: "unavailable"}, by=c.lee)
+    availability.save_staff_availability(c.cohort, c.lee, {where.id: "unavailable"}, by=c.lee)
     db.session.commit()
     found = schedules.standing(schedule)
     assert found.changed
@@ -290,6 +292,27 @@ def test_a_change_that_breaks_a_rule_is_refused_on_the_page_and_nothing_moves(al
     assert "two places at once" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert slot_of(schedule, ben).starts_at == slots[ben.id].starts_at
+
+
+def test_a_live_check_reads_the_cohorts_input_once(allocated, poster_days, login):
+    # The check finds the posters and checks the change against the same input: the answers that
+    # count (the one query on poster_availability) are read once, for a move as for a swap.
+    c = allocated
+    schedule = made(c.cohort, c.coordinator)
+    client = login(c.coordinator, role="coordinator")
+    base = f"/cohorts/{c.cohort.id}/posters/schedules/{schedule.id}/check"
+    ann, ben = c.students[:2]
+    afternoon = poster_days[1]
+    log = StatementLog(db.engine)
+    try:
+        for query in (f"student={ann.id}&action=move&target={afternoon.rooms[0].id}-7",
+                      f"student={ann.id}&action=swap&other={ben.id}"):
+            with log.recording() as seen:
+                response = client.get(f"{base}?{query}")
+            assert response.status_code == 200 and "ok" in response.get_json()
+            assert sum("poster_availability" in s for s in seen) == 1, query
+    finally:
+        log.close()
 
 
 @pytest.mark.parametrize("query, status", [

@@ -14,8 +14,9 @@ from projectflow.core.audit import AuditEvent
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
-from projectflow.posters import services
+from projectflow.posters import availability, services
 from projectflow.posters.models import Availability, PanelMember, PosterRoom, PosterSession, PosterSettings
+from projectflow.posters.problem import precheck, problem_file, slots_in
 from projectflow.posters.services import RoomValues, SessionValues
 from tests.forms import get_form
 from tests.html import field_error, flashes, main_text
@@ -61,7 +62,7 @@ def test_only_coordinators_set_poster_days_up(allocated, june):
     with pytest.raises(NotAllowed):
         services.add_session(c.cohort, session_values(), by=c.lee)
     with pytest.raises(NotAllowed):
-        services.open_window(c.cohort, closes_at=None, by=c.students[0])
+        availability.open_window(c.cohort, closes_at=None, by=c.students[0])
 
 
 # --- sessions and rooms ----------------------------------------------------------------------------
@@ -75,7 +76,7 @@ def test_a_session_is_the_cohorts_wall_clock_time_stored_in_utc(allocated, june)
     assert s.ends_at == datetime(2027, 9, 14, 11, tzinfo=timezone.utc)
     assert [(r.name, r.boards) for r in s.rooms] == [("Atrium", 20), ("Room 2.14", 10)]
     assert services.session_label(s, LONDON) == "Tue 14 Sep 2027, 10:00–12:00"
-    assert services.slots_in(s, 15) == 8
+    assert slots_in(s, 15) == 8
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "posters.session_added"))
     assert event.after["rooms"] == ["Atrium: 20", "Room 2.14: 10"] and event.object_id == s.id
 
@@ -163,9 +164,9 @@ def test_a_room_of_another_session_cannot_be_edited_through_this_one(allocated, 
 def test_removing_a_session_removes_its_rooms_and_answers_and_says_so(allocated, poster_days):
     c = allocated
     morning, _ = poster_days
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
-    services.save_student_declarations(c.cohort, c.students[0], {morning.id: services.StudentAnswer(True, "Wedding")},
-                                       by=c.students[0])
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable"}, by=c.lee)
+    availability.save_student_declarations(c.cohort, c.students[0],
+                                           {morning.id: availability.StudentAnswer(True, "Wedding")}, by=c.students[0])
     db.session.commit()
     assert services.remove_session(morning, by=c.coordinator) == 2
     db.session.commit()
@@ -180,32 +181,32 @@ def test_removing_a_session_removes_its_rooms_and_answers_and_says_so(allocated,
 def test_the_window_opens_once_there_are_sessions_and_tells_the_cohort(allocated, june, smtp_server):
     c = allocated
     with pytest.raises(InvalidState, match="Add the poster sessions first"):
-        services.open_window(c.cohort, closes_at=None, by=c.coordinator)
+        availability.open_window(c.cohort, closes_at=None, by=c.coordinator)
     services.add_session(c.cohort, session_values(), by=c.coordinator)
     with pytest.raises(ValidationFailed, match="has passed"):
-        services.open_window(c.cohort, closes_at=JUNE - timedelta(minutes=1), by=c.coordinator)
+        availability.open_window(c.cohort, closes_at=JUNE - timedelta(minutes=1), by=c.coordinator)
     with pytest.raises(ValidationFailed, match="before the first session"):
-        services.open_window(c.cohort, closes_at=datetime(2027, 9, 14, 9, 1, tzinfo=timezone.utc), by=c.coordinator)
+        availability.open_window(c.cohort, closes_at=datetime(2027, 9, 14, 9, 1, tzinfo=timezone.utc), by=c.coordinator)
     closes = datetime(2027, 7, 30, 16, tzinfo=timezone.utc)
-    services.open_window(c.cohort, closes_at=closes, by=c.coordinator)
+    availability.open_window(c.cohort, closes_at=closes, by=c.coordinator)
     db.session.commit()
     settings = services.settings_of(c.cohort)
-    assert services.window_is_open(settings, JUNE)
-    assert not services.window_is_open(settings, closes)
+    assert availability.window_is_open(settings, JUNE)
+    assert not availability.window_is_open(settings, closes)
     told = db.session.scalars(select(Notification).where(Notification.link.like("%/posters/availability"))).all()
     assert len(told) == 4 + 5  # the students and the staff (the coordinator included)
     assert "by Fri 30 Jul 2027 17:00" in told[0].message  # London time
     assert len(smtp_server.wait_for(9)) == 9
     # Moving the closing time of an open window tells nobody again; closing it keeps it closed.
-    services.open_window(c.cohort, closes_at=closes + timedelta(days=1), by=c.coordinator)
-    services.close_window(c.cohort, by=c.coordinator)
-    services.close_window(c.cohort, by=c.coordinator)
+    availability.open_window(c.cohort, closes_at=closes + timedelta(days=1), by=c.coordinator)
+    availability.close_window(c.cohort, by=c.coordinator)
+    availability.close_window(c.cohort, by=c.coordinator)
     db.session.commit()
     assert db.session.scalar(select(func.count(Notification.id)).where(
         Notification.link.like("%/posters/availability"))) == 9
     assert [a for a in actions() if a.startswith("posters.window")] == \
         ["posters.window_opened", "posters.window_changed", "posters.window_closed"]
-    assert "closed on Tue 01 Jun 2027 11:00" in services.window_closed_because(
+    assert "closed on Tue 01 Jun 2027 11:00" in availability.window_closed_because(
         services.settings_of(c.cohort), JUNE, zone=LONDON)
 
 
@@ -240,8 +241,8 @@ def test_no_posters_before_the_allocation_is_published(make, cohort, coordinator
     make.student(cohort)
     assert services.posters(cohort) == []
     services.add_session(cohort, session_values(), by=coordinator)
-    assert services.precheck(cohort) == ["No posters yet: the allocation is not published. Each allocated student "
-                                         "presents a poster, assessed by their supervisor and second marker."]
+    assert precheck(cohort) == ["No posters yet: the allocation is not published. Each allocated student "
+                                "presents a poster, assessed by their supervisor and second marker."]
 
 
 def test_second_markers_count_once_published(allocated, june):
@@ -257,15 +258,17 @@ def test_the_problem_file_is_the_schedulers_format(allocated, poster_days):
     morning, afternoon = poster_days
     ann, ben = c.students[:2]
     ann_poster = c.poster_of(ann)
-    services.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"}, by=c.lee)
-    services.save_staff_availability(c.cohort, c.co, {morning.id: "unavailable"}, by=c.co)  # on no poster
-    services.save_student_declarations(c.cohort, ann, {afternoon.id: services.StudentAnswer(True, "Graduation")},
-                                       by=ann)
-    services.save_student_declarations(c.cohort, ben, {afternoon.id: services.StudentAnswer(True, "Holiday")}, by=ben)
-    ann_row = services.answers_of(c.cohort, ann)[afternoon.id]
-    services.decide_declaration(ann_row, accept=True, note="", by=c.coordinator)  # Ben's waits: it does not count
+    availability.save_staff_availability(c.cohort, c.lee, {morning.id: "unavailable", afternoon.id: "if_needed"},
+                                         by=c.lee)
+    availability.save_staff_availability(c.cohort, c.co, {morning.id: "unavailable"}, by=c.co)  # on no poster
+    availability.save_student_declarations(c.cohort, ann,
+                                           {afternoon.id: availability.StudentAnswer(True, "Graduation")}, by=ann)
+    availability.save_student_declarations(c.cohort, ben, {afternoon.id: availability.StudentAnswer(True, "Holiday")},
+                                           by=ben)
+    ann_row = availability.answers_of(c.cohort, ann)[afternoon.id]
+    availability.decide_declaration(ann_row, accept=True, note="", by=c.coordinator)  # Ben's waits: it does not count
     db.session.commit()
-    problem = services.problem_file(c.cohort)
+    problem = problem_file(c.cohort)
     assert list(problem) == ["slot_minutes", "max_per_assessor_per_session", "sessions", "posters", "unavailable",
                              "if_needed"]
     assert problem["slot_minutes"] == 15 and problem["max_per_assessor_per_session"] == 8
@@ -290,8 +293,8 @@ def test_the_problem_file_is_read_back_by_the_scheduler(allocated, poster_days):
     reader = pytest.importorskip("projectflow.solvers.posters_io")
     c = allocated
     morning, _ = poster_days
-    services.save_staff_availability(c.cohort, c.kim, {morning.id: "if_needed"}, by=c.kim)
-    problem = reader.poster_problem_from_dict(json.loads(json.dumps(services.problem_file(c.cohort))))
+    availability.save_staff_availability(c.cohort, c.kim, {morning.id: "if_needed"}, by=c.kim)
+    problem = reader.poster_problem_from_dict(json.loads(json.dumps(problem_file(c.cohort))))
     assert len(problem.posters) == 4 and len(problem.sessions) == 2 and len(problem.if_needed) == 1
 
 
@@ -299,11 +302,11 @@ def test_the_problem_file_is_read_back_by_the_scheduler(allocated, poster_days):
 
 def test_the_precheck_names_too_few_boards_overloaded_assessors_and_posters_without_a_session(allocated, june):
     c = allocated
-    assert services.precheck(c.cohort)[0].startswith("No poster session yet")
+    assert precheck(c.cohort)[0].startswith("No poster session yet")
     s = services.add_session(c.cohort, session_values(starts=time(10), ends=time(10, 30), rooms=(("Atrium", 3),)),
                              by=c.coordinator)
     services.save_settings(c.cohort, slot_minutes=15, max_per_assessor_per_session=1, by=c.coordinator)
-    problems = services.precheck(c.cohort)
+    problems = precheck(c.cohort)
     assert "4 posters but only 3 boards in all sessions: at least 1 cannot be placed." in problems
     # Room for one poster per assessor in the one session: everyone with more is named, in words.
     loads = {}
@@ -318,27 +321,28 @@ def test_the_precheck_names_too_few_boards_overloaded_assessors_and_posters_with
         assert f"{name} is on {n} posters but can be at most 1 in the sessions those posters can go to (1 in Tue " \
                f"14 Sep 10:00; one poster a slot, at most 1 a session): at least {n - 1} cannot be placed." in problems
     # A student whose declaration was accepted: their poster has no session left.
-    services.open_window(c.cohort, closes_at=None, by=c.coordinator)
+    availability.open_window(c.cohort, closes_at=None, by=c.coordinator)
     ann = c.students[0]
-    services.save_student_declarations(c.cohort, ann, {s.id: services.StudentAnswer(True, "Surgery")}, by=ann)
-    services.decide_declaration(services.answers_of(c.cohort, ann)[s.id], accept=True, note="", by=c.coordinator)
+    availability.save_student_declarations(c.cohort, ann, {s.id: availability.StudentAnswer(True, "Surgery")}, by=ann)
+    availability.decide_declaration(availability.answers_of(c.cohort, ann)[s.id], accept=True, note="",
+                                    by=c.coordinator)
     assert "Ann Student's poster: its student Ann Student is unavailable in every session (Tue 14 Sep 10:00)." \
-           in services.precheck(c.cohort)
+           in precheck(c.cohort)
 
 
 def test_a_session_shorter_than_a_slot_is_named(allocated, june):
     c = allocated
     services.add_session(c.cohort, session_values(starts=time(10), ends=time(10, 10)), by=c.coordinator)
     assert "The session of Tue 14 Sep 2027, 10:00–10:10 is shorter than one slot of 15 minutes: lengthen it or " \
-           "shorten the slots." in services.precheck(c.cohort)
+           "shorten the slots." in precheck(c.cohort)
 
 
 def test_an_assessor_away_from_every_session_is_named(allocated, poster_days):
     c = allocated
     morning, afternoon = poster_days
-    services.save_staff_availability(c.cohort, c.kim, {morning.id: "unavailable", afternoon.id: "unavailable"},
-                                     by=c.kim)
-    problems = services.precheck(c.cohort)
+    availability.save_staff_availability(c.cohort, c.kim, {morning.id: "unavailable", afternoon.id: "unavailable"},
+                                         by=c.kim)
+    problems = precheck(c.cohort)
     kims = [p for p in services.posters(c.cohort) if c.kim.id in {a.id for a in p.assessors}]
     for p in kims:
         assert any(x.startswith(f"{p.student.name}'s poster: its assessor Dr Kim is unavailable in every session "
@@ -347,7 +351,7 @@ def test_an_assessor_away_from_every_session_is_named(allocated, poster_days):
 
 
 def test_nothing_to_say_when_everything_fits(allocated, poster_days):
-    assert services.precheck(allocated.cohort) == []
+    assert precheck(allocated.cohort) == []
 
 
 # --- the coordinator's pages -----------------------------------------------------------------------

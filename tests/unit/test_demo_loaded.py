@@ -187,6 +187,7 @@ def test_the_demo_people_list_shows_every_invitation_state_and_a_held_import(loa
 def test_the_demo_poster_days_are_set_with_availability_open_and_a_declaration_waiting(loaded):
     # As the README says: two days in September of the cohort's second year, a morning and an afternoon
     # session each; staff answers, and the demo student's declaration waiting for the coordinator.
+    from projectflow.posters import availability as poster_availability
     from projectflow.posters import services as posters
     from projectflow.posters.models import DECLARED
 
@@ -196,9 +197,10 @@ def test_the_demo_poster_days_are_set_with_availability_open_and_a_declaration_w
         "Tue 14 Sep 2027, 10:00–12:30", "Tue 14 Sep 2027, 14:00–16:30",
         "Wed 15 Sep 2027, 10:00–12:30", "Wed 15 Sep 2027, 14:00–16:30"]
     assert [len(s.rooms) for s in sessions] == [2, 1, 2, 1]
-    assert posters.window_is_open(posters.settings_of(cohort), datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
-    counts = posters.counts(cohort)
+    assert poster_availability.window_is_open(posters.settings_of(cohort),
+                                              datetime(2026, 11, 2, 9, tzinfo=timezone.utc))
+    counts = poster_availability.counts(cohort)
     assert counts.waiting == 1 and sum(counts.staff_unavailable.values()) + sum(counts.staff_if_needed.values()) >= 5
     student, staff = (User.by_email(dict(demo.demo_logins())[role]) for role in ("student", "staff"))
-    assert [a.state for a in posters.answers_of(cohort, student).values()] == [DECLARED]
-    assert posters.answers_of(cohort, staff)
+    assert [a.state for a in poster_availability.answers_of(cohort, student).values()] == [DECLARED]
+    assert poster_availability.answers_of(cohort, staff)

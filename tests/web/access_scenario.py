@@ -28,6 +28,7 @@ from projectflow.matching import services as matching
 from projectflow.milestones import extensions
 from projectflow.milestones import services as timeline
 from projectflow.people.models import PasswordReset
+from projectflow.posters import availability as poster_availability
 from projectflow.posters import schedules as poster_schedules
 from projectflow.posters import services as posters
 from projectflow.submissions import services as submissions
@@ -145,10 +146,11 @@ def build() -> Scenario:
         # The poster days in September, the availability window open: Sam declared they cannot come.
         poster_session = posters.add_session(cohort, posters.SessionValues(
             date(2027, 9, 14), time(10), time(12), (posters.RoomValues(None, "Atrium", 20),)), by=coordinator)
-        posters.open_window(cohort, closes_at=None, by=coordinator)
-        posters.save_student_declarations(cohort, student, {poster_session.id: posters.StudentAnswer(
-            True, "Sam's cousin marries in Lisbon that day")}, by=student)
-        poster_declaration = posters.answers_of(cohort, student)[poster_session.id]
+        poster_availability.open_window(cohort, closes_at=None, by=coordinator)
+        poster_availability.save_student_declarations(cohort, student, {
+            poster_session.id: poster_availability.StudentAnswer(True, "Sam's cousin marries in Lisbon that day")},
+            by=student)
+        poster_declaration = poster_availability.answers_of(cohort, student)[poster_session.id]
         # A poster schedule made by the job runner and published: its programme (PDF) and its pages.
         poster_schedule = poster_schedules.start_schedule(cohort, by=coordinator)
         db.session.commit()

@@ -527,7 +527,8 @@ def publish_schedule(schedule: PosterSchedule, *, by: User) -> PosterSchedule:
     db.session.flush()
     now = {s.student_id: (s.session_id, s.room_id, s.starts_at, s.board, people_of.get(s.student_id)) for s in slots}
     changed = {sid for sid in set(now) | set(people_of) if old is None or before.get(sid) != now.get(sid)}
-    told = _tell(schedule, changed, changed=old is not None)
+    told = _tell(schedule, changed, changed=old is not None,
+                 formerly={sid: was[4] or () for sid, was in before.items()})
     audit.record("posters.schedule_published", schedule, actor=by, cohort=cohort,
                  summary=f"Published poster {label(schedule).lower()}: {len(slots)} posters placed, "
                          f"{len(found.result.unplaced)} without a slot"
@@ -538,9 +539,11 @@ def publish_schedule(schedule: PosterSchedule, *, by: User) -> PosterSchedule:
     return schedule
 
 
-def _tell(schedule: PosterSchedule, students: set[int], *, changed: bool) -> int:
-    """Tell the students in ``students`` and the assessors of their posters (old and new) their slots,
-    in the app and by e-mail."""
+def _tell(schedule: PosterSchedule, students: set[int], *, changed: bool,
+          formerly: dict[int, tuple[int, ...]] | None = None) -> int:
+    """Tell the students in ``students`` and the assessors of their posters their slots, in the app and
+    by e-mail: the assessors now, and those ``formerly`` (student -> assessors in the schedule replaced),
+    so that one taken off a poster hears of it too."""
     cohort = schedule.cohort
     zone = cohort.zone
     link = f"/cohorts/{cohort.id}/posters/mine"
@@ -549,6 +552,7 @@ def _tell(schedule: PosterSchedule, students: set[int], *, changed: bool) -> int
     assessors: set[int] = set()
     for sid in students:
         assessors.update(people_of.get(sid, ()))
+        assessors.update((formerly or {}).get(sid, ()))
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(students | assessors)))}
     verb = "has changed" if changed else "is set"
     told = 0

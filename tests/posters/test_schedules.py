@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from projectflow.core import jobs
+from projectflow.core.outbox import OutboxMessage, text_of
 from projectflow.core.errors import InvalidState, NotAllowed, ValidationFailed
 from projectflow.core.notifications import Notification
 from projectflow.extensions import db
@@ -195,6 +196,31 @@ def test_publishing_tells_students_and_assessors_and_a_new_one_replaces_it(alloc
     assert schedule.state == SUPERSEDED and second.state == PUBLISHED
     # Nothing changed between the two: nobody is told again.
     assert db.session.query(Notification).count() == count
+
+
+def test_an_assessor_taken_off_a_poster_by_a_new_schedule_is_told(allocated, poster_days, smtp_server):
+    c = allocated
+    ann = c.students[0]
+    member = services.add_panel_member(c.cohort, ann, c.poe, by=c.coordinator)
+    db.session.commit()
+    first = made(c.cohort, c.coordinator)
+    assert c.poe.id in schedules.assessors_of(first)[ann.id]
+    schedules.publish_schedule(first, by=c.coordinator)
+    db.session.commit()
+    services.remove_panel_member(member, by=c.coordinator)
+    db.session.commit()
+    second = made(c.cohort, c.coordinator)
+    schedules.publish_schedule(second, by=c.coordinator)
+    db.session.commit()
+    told = db.session.scalars(select(Notification.message).where(Notification.user_id == c.poe.id)
+                              .order_by(Notification.id)).all()
+    still = [sid for sid, group in schedules.assessors_of(second).items() if c.poe.id in group]
+    assert ann.id not in still  # off Ann's poster; still on others (as a second marker)
+    assert told[-1].startswith(f"Your poster assessments for {c.cohort.title} have changed: "
+                               f"{len(still)} poster{'s' if len(still) != 1 else ''} on ")
+    mailed = db.session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == c.poe.id)
+                                .order_by(OutboxMessage.id)).all()
+    assert len(mailed) == 2 and "have changed" in text_of(mailed[-1])
 
 
 def test_only_a_schedule_ready_for_review_is_published(allocated, poster_days):

@@ -216,3 +216,19 @@ def test_adding_someone_already_on_the_panel_changes_nothing(allocated, june, ma
     assert db.session.scalar(select(func.count(PanelMember.id))) == 1 and _actions() == ["posters.panel_member_added"]
     with pytest.raises(ValidationFailed, match="has no poster"):
         services.add_panel_member(c.cohort, make.student(c.cohort, name="Una Late"), c.co, by=c.coordinator)
+
+
+def test_a_refused_addition_keeps_the_search_the_coordinator_was_on(allocated, june, login):
+    c = allocated
+    ann = c.students[0]
+    client = login(c.coordinator, role="coordinator")
+    page_url = f"{_base(c)}?q={ann.name.split()[0]}"
+    form = get_form(client, page_url, has_field="member")
+    assert form.action == f"{_base(c)}?q={ann.name.split()[0]}"
+    form.select("student", str(ann.id)).set("member", "12abc")
+    refused = form.submit(client)
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert f'value="{ann.name.split()[0]}"' in page  # the search box still holds it
+    listed = main_text(page).split("Add a panel member")[0]
+    assert ann.name in listed and c.students[1].name not in listed  # the list still filtered

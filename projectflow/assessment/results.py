@@ -22,7 +22,7 @@ from sqlalchemy.orm import selectinload
 from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..matching.models import Allocation
 from ..matching.services import published_run

@@ -1,19 +1,14 @@
-"""In-app notifications, each optionally mirrored by an e-mail sent after the commit.
-
-A service calls ``notify(people, message, link=...)`` in the transaction of the change it reports.
-"""
+"""In-app notifications (the bell): the table and the unread count. Services tell people through
+``reminders.notices.notify``, which also mails each person as they chose."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from . import clock, mail
-from .text import shortened
 from .types import UTCDateTime
 
 
@@ -28,28 +23,6 @@ class Notification(db.Model):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-def notify(people: Iterable, message: str, *, link: str | None = None, cohort=None,
-           subject: str | None = None, email: bool = True) -> int:
-    """Tell each person (deduplicated) ``message``; returns how many were told."""
-    from ..reminders.kinds import KINDS, channels_of  # people's choices: a domain table, read at the call
-    from ..reminders.models import DIGEST, IN_APP
-
-    now = clock.now()
-    told = {p.id: p for p in people if p is not None and p.is_active}
-    email = email and not mail.is_suppressed()
-    channels = channels_of(list(told), "notice") if email and told else {}
-    for person in told.values():
-        db.session.add(Notification(user_id=person.id, cohort_id=getattr(cohort, "id", None),
-                                    message=message, link=link, created_at=now))
-        if email and channels[person.id] != IN_APP:
-            # A notice its person takes in the digest waits there (held); otherwise it is mailed now.
-            mail.queue(mail.build(person.email, subject or "projectflow: " + shortened(message, 60), "notification",
-                                  person=person, message=message, link=link, kind=KINDS["notice"]),
-                       kind="notice", user_id=person.id, cohort_id=getattr(cohort, "id", None),
-                       held=channels[person.id] == DIGEST)
-    return len(told)
 
 
 def unread_count(user) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased, selectinload
 from ..cohorts.models import Cohort
 from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import Project

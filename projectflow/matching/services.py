@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ..cohorts.models import Cohort, Enrolment
 from ..core import audit, clock, jobs, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..people.models import User
 from ..proposals.models import APPROVED, SUBMITTED, WITH_SUPERVISOR, Project

@@ -12,7 +12,7 @@ from ..cohorts.models import Cohort
 from ..core import audit, clock
 from ..core.calendar import extend_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..core.storage import file_store, max_upload_bytes
 from ..extensions import db
 from ..people.models import User

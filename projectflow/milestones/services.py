@@ -12,7 +12,7 @@ from ..cohorts.models import Cohort
 from ..core import audit, clock, once
 from ..core.calendar import WorkingCalendar, extend_deadline, local_deadline
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..people.models import User
 from .models import (COMPONENTS, ETHICS, FINAL_REPORT, FULL_TIME, GRANTED, INTERIM_REPORT, KINDS, PART_TIME,

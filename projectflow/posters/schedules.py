@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from ..cohorts.models import Cohort
 from ..core import audit, clock, jobs
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..core.text import counted
 from ..extensions import db
 from ..people.models import User

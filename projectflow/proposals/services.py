@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ..cohorts.models import Cohort, CohortStaff, Enrolment
 from ..core import audit, clock, once
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..people.models import StaffProfile, User
 from ..people.services import clean_keywords

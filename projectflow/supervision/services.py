@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..cohorts.models import Cohort
 from ..core import audit, clock
 from ..core.errors import InvalidState, NotAllowed, ValidationFailed
-from ..core.notifications import notify
+from ..reminders.notices import notify
 from ..extensions import db
 from ..matching.models import Allocation
 from ..matching.services import allocation_of, published_run

@@ -147,7 +147,7 @@ def test_the_preview_lists_without_writing(round_, smtp_server, app):
 
 
 def test_a_notice_follows_its_persons_channel(round_, smtp_server):
-    from projectflow.core.notifications import notify
+    from projectflow.reminders.notices import notify
 
     ann, ben, cat = round_.students
     db.session.add(NotificationPreference(user_id=ben.id, kind="notice", channel=IN_APP))

@@ -98,7 +98,7 @@ def test_a_kind_that_does_not_concern_the_person_is_ignored(student, login):
 
 
 def test_the_notifications_page_and_every_notification_e_mail_link_to_the_preferences(student, login, smtp_server):
-    from projectflow.core.notifications import notify
+    from projectflow.reminders.notices import notify
 
     client = login(student)
     assert href(client.get("/notifications").get_data(as_text=True), "Message preferences") == "/account/messages"

@@ -33,7 +33,7 @@ def test_shortened_never_cuts_a_word(text, limit, written):
 def test_a_notifications_subject_ends_on_a_whole_word(app, make):
     # Found when the app was tried: "projectflow: ... is now Fri 10 Sep 2027 16:00 (an exten".
     from projectflow.core import mail, outbox
-    from projectflow.core.notifications import notify
+    from projectflow.reminders.notices import notify
     from projectflow.extensions import db
 
     person = make.student()

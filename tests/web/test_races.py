@@ -34,7 +34,8 @@ from projectflow.assessment import services as assessment
 from projectflow.assessment.models import MarkSheet
 from projectflow.cohorts import held
 from projectflow.core import clock, jobs, mail
-from projectflow.core.notifications import Notification, notify
+from projectflow.core.notifications import Notification
+from projectflow.reminders.notices import notify
 from projectflow.extensions import db
 from projectflow.matching import second_markers
 from projectflow.matching import services as matching

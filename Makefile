@@ -38,6 +38,7 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.reminders
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info artifacts

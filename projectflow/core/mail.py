@@ -129,38 +129,49 @@ def _envelope_sender() -> str:
 @contextmanager
 def connection():
     """A send function for many messages over one SMTP connection (the scheduler's batches: thousands
-    of reminders at one moment). A server that cannot be reached gives a function that fails each
-    message with the reason, so that the outbox counts the try and keeps the words."""
+    of reminders at one moment), opened by the first message: a pass with nothing to send opens none.
+    A server that cannot be reached fails each message with the reason, so that the outbox counts
+    the try and keeps the words."""
     cfg = current_app.config
     if cfg["MAIL_BACKEND"] != "smtp":
         yield send_now
         return
-    try:
-        smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
-        if cfg["MAIL_USE_STARTTLS"]:
-            smtp.starttls()
-        if cfg["MAIL_USERNAME"]:
-            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
-    except (smtplib.SMTPException, OSError) as exc:
-        failure = exc
-
-        def refused(message: outbox.Outgoing) -> None:
-            raise failure
-
-        yield refused
-        return
+    opened: list[smtplib.SMTP] = []
+    refused: list[BaseException] = []
     sender = _envelope_sender()
 
     def send(message: outbox.Outgoing) -> None:
-        smtp.sendmail(sender, [message.to_address], message.raw)
+        if refused:
+            raise refused[0]
+        if not opened:
+            try:
+                opened.append(_connect(cfg))
+            except (smtplib.SMTPException, OSError) as exc:
+                refused.append(exc)
+                raise
+        opened[0].sendmail(sender, [message.to_address], message.raw)
 
     try:
         yield send
     finally:
-        try:
-            smtp.quit()
-        except (smtplib.SMTPException, OSError):
-            smtp.close()
+        for smtp in opened:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+
+def _connect(cfg) -> smtplib.SMTP:
+    smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT"])
+    try:
+        if cfg["MAIL_USE_STARTTLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+        raise
+    return smtp
 
 
 @event.listens_for(Session, "after_commit")

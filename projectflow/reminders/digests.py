@@ -113,37 +113,43 @@ def _when(moment: datetime, cohort: Cohort) -> str:
 def supervisor_digests(now: datetime) -> list[Digest]:
     """The supervisors' digests due at ``now``, one per supervisor of a running cohort (``_dues`` drops
     those with nothing to say and no held message), in a fixed number of queries per cohort, however
-    many students and supervisors."""
-    from ..matching.services import published_run
+    many students and supervisors. Once a cohort's are written for the week, it reads only who
+    supervises there (the scheduler looks every minute)."""
+    from ..matching.models import PUBLISHED, Allocation, AllocationRun
     from ..milestones.progress import statuses
     from ..supervision.services import overdue
 
-    digests: dict[int, Digest] = {}
-    found: list[tuple[Cohort, dict[int, list]]] = []
-    for cohort in _live_cohorts(now):
-        local = now.astimezone(cohort.zone)
-        if local.weekday() == 0 and not _started(now, cohort):
-            continue  # Monday before 08:00: last week's digest was the latest
-        run = published_run(cohort)
-        if run is None:
-            continue
-        by_supervisor: dict[int, list] = {}
-        for a in run.allocations:
-            if a.supervisor_id is not None:
-                by_supervisor.setdefault(a.supervisor_id, []).append(a)
-        if by_supervisor:
-            found.append((cohort, by_supervisor))
-    if not found:
+    # Monday before 08:00 in a cohort's zone: last week's digest was the latest.
+    cohorts = {c.id: c for c in _live_cohorts(now) if not (now.astimezone(c.zone).weekday() == 0
+                                                           and not _started(now, c))}
+    if not cohorts:
         return []
-    # Once this week's are written, the pass reads no student's progress (the scheduler looks every minute).
-    weeks = {cohort.id: now.astimezone(cohort.zone).isocalendar()[:2] for cohort, _ in found}
+    runs = dict(db.session.execute(select(AllocationRun.id, AllocationRun.cohort_id).where(
+        AllocationRun.cohort_id.in_(list(cohorts)), AllocationRun.state == PUBLISHED)).all())
+    supervising: dict[int, set[int]] = {}  # cohort id -> its supervisors' ids
+    for run_id, sid in db.session.execute(select(Allocation.run_id, Allocation.supervisor_id).where(
+            Allocation.run_id.in_(list(runs)), Allocation.supervisor_id.is_not(None)).distinct()):
+        supervising.setdefault(runs[run_id], set()).add(sid)
+    if not supervising:
+        return []
+    weeks = {cid: now.astimezone(cohorts[cid].zone).isocalendar()[:2] for cid in supervising}
 
     def key(sid: int, cohort: Cohort) -> str:
         return f"supervisor-digest:u{sid}:{weeks[cohort.id][0]}-W{weeks[cohort.id][1]:02d}"
 
-    written = _taken([key(sid, c) for c, by in found for sid in by])
-    names = naming((c.id, a.student_id) for c, by in found for rows in by.values() for a in rows
-                   if key(a.supervisor_id, c) not in written)
+    written = _taken([key(sid, cohorts[cid]) for cid, sids in supervising.items() for sid in sids])
+    fresh = {cid for cid, sids in supervising.items() if any(key(sid, cohorts[cid]) not in written for sid in sids)}
+    digests: dict[int, Digest] = {}
+    found: list[tuple[Cohort, dict[int, list]]] = []
+    by_run = {cid: run_id for run_id, cid in runs.items()}
+    for cid in sorted(fresh):
+        by_supervisor: dict[int, list] = {}
+        for a in db.session.scalars(select(Allocation).where(Allocation.run_id == by_run[cid],
+                                                             Allocation.supervisor_id.is_not(None))
+                                    .order_by(Allocation.id)):
+            by_supervisor.setdefault(a.supervisor_id, []).append(a)
+        found.append((cohorts[cid], by_supervisor))
+    names = naming((c.id, a.student_id) for c, by in found for rows in by.values() for a in rows)
     for cohort, by_supervisor in found:
         year, week = weeks[cohort.id]
         students = {a.student_id: a.student for rows in by_supervisor.values() for a in rows}
@@ -158,8 +164,6 @@ def supervisor_digests(now: datetime) -> list[Digest]:
 
         for sid in people:
             digest_of(sid)  # a candidate even with nothing to say of students: held messages, perhaps
-        if all(key(sid, cohort) in written for sid in people):
-            continue
         progress = statuses(cohort, list(students))
         late_meetings = overdue(cohort, now.astimezone(cohort.zone).date())
         tag = f" ({cohort.title})"
@@ -183,6 +187,13 @@ def supervisor_digests(now: datetime) -> list[Digest]:
             digest_of(o.supervisor.id).section("No recent meeting" + tag).add(Item(
                 f"{names.label(cohort, o.student, o.supervisor.id)}: {o.since_label} ({last}; "
                 f"the gap is {o.limit_weeks} weeks)", f"/cohorts/{cohort.id}/meetings/supervision"))
+    # The cohorts whose digests are written this week: their supervisors are candidates still (so that
+    # held messages wait for next week's, not for a digest of their own), with nothing to say.
+    done = {sid for cid, sids in supervising.items() if cid not in fresh for sid in sids} - set(digests)
+    known = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(done)))} if done else {}
+    for cid in sorted(set(supervising) - fresh):
+        for sid in sorted(supervising[cid] & done):
+            digests.setdefault(sid, Digest(known[sid], "supervisor_digest", key(sid, cohorts[cid]), "", cid))
     return [digests[sid] for sid in sorted(digests)]
 
 
@@ -286,18 +297,26 @@ def _monday_eight(now: datetime, zone) -> datetime:
 def held_digests(now: datetime, others_of: set[int]) -> list[Digest]:
     """A weekly digest for each person holding messages who has no digest of their own in
     ``others_of``, from Monday 08:00 in the zone of the cohort their messages are about (UTC when it is
-    not running)."""
-    rows = db.session.execute(select(outbox.OutboxMessage.user_id, func.min(outbox.OutboxMessage.cohort_id))
+    not running), carrying what they held before then: a message held during the week waits for the
+    next Monday (one that would come too late there was mailed on its own, see ``next_digests``)."""
+    rows = db.session.execute(select(outbox.OutboxMessage.user_id, func.min(outbox.OutboxMessage.cohort_id),
+                                     func.min(outbox.OutboxMessage.created_at))
                               .where(outbox.OutboxMessage.state == outbox.HELD)
                               .group_by(outbox.OutboxMessage.user_id)).all()
-    rows = [(uid, cohort_id) for uid, cohort_id in rows if uid not in others_of]
+    rows = [row for row in rows if row[0] not in others_of]
     if not rows:
         return []
     zones = {c.id: c.zone for c in _live_cohorts(now)}
-    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([uid for uid, _ in rows])))}
+    due = []
+    for uid, cohort_id, oldest in rows:
+        monday = _monday_eight(now, zones.get(cohort_id, timezone.utc))
+        if oldest < monday:
+            due.append((uid, cohort_id, monday))
+    people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_([uid for uid, _, _ in due])))} \
+        if due else {}
     found = []
-    for uid, cohort_id in sorted(rows):
-        year, week, _ = _monday_eight(now, zones.get(cohort_id, timezone.utc)).isocalendar()
+    for uid, cohort_id, monday in sorted(due):
+        year, week, _ = monday.isocalendar()
         found.append(Digest(people[uid], "digest", f"digest:u{uid}:{year}-W{week:02d}",
                             f"projectflow: your digest, week {week} of {year}", cohort_id))
     return found

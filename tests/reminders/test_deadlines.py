@@ -176,8 +176,11 @@ def test_a_reminder_the_digest_would_bring_too_late_is_mailed_on_its_own(round_,
                             if d.user.id == ann.id}
     assert list(plan.values()) == [{"deadline-14d": DIGEST}, {"deadline-7d": DIGEST}, {"deadline-2d": "email"}]
     first_monday = DUE.replace(day=1, hour=8)  # Mon 1 Mar 2027 08:00 (GMT)
-    for moment in (DUE - timedelta(days=14), first_monday, DUE - timedelta(days=7), first_monday + timedelta(days=7),
-                   DUE - timedelta(days=2), DUE - timedelta(hours=23)):
+    run_at(DUE - timedelta(days=14))
+    run_at(DUE - timedelta(days=14, minutes=-1))
+    assert subjects(smtp_server, ann.email) == []  # held for Monday's digest, not a digest of one a minute later
+    for moment in (first_monday, DUE - timedelta(days=7), DUE - timedelta(days=7, minutes=-1),
+                   first_monday + timedelta(days=7), DUE - timedelta(days=2), DUE - timedelta(hours=23)):
         run_at(moment)
     rows = {r.key.split(":")[0]: r for r in db.session.scalars(select(outbox.OutboxMessage).where(
         outbox.OutboxMessage.user_id == ann.id))}

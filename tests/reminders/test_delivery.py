@@ -57,6 +57,38 @@ def test_a_mail_server_down_then_up_loses_nothing_and_doubles_nothing(round_, sm
     assert all(r.state == outbox.SENT and r.last_error is None for r in rows())
 
 
+def test_a_pass_with_nothing_to_send_opens_no_connection(round_, app):
+    """The scheduler looks every minute: with nothing queued it does not knock on the mail server's
+    door (a TLS handshake and a login every minute, against a real one). A listening socket counts who
+    connects; one message makes exactly one connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.3)
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=listener.getsockname()[1],
+                      MAIL_TIMEOUT=0.3)
+
+    def connections() -> int:
+        count = 0
+        while True:
+            try:
+                accepted, _ = listener.accept()
+            except OSError:  # timed out: nobody else is waiting
+                return count
+            accepted.close()
+            count += 1
+
+    try:
+        with clock.frozen(DUE - timedelta(days=20)):
+            assert rules.send_reminders() == (0, 0, 0)
+        assert connections() == 0
+        with clock.frozen(DUE - timedelta(days=7)):  # three reminders, refused by a server that never answers
+            assert rules.send_reminders() == (3, 0, 3)
+        assert connections() == 1
+    finally:
+        listener.close()
+
+
 def test_retries_back_off_until_failed_with_the_reason_and_a_resend_delivers(round_, smtp_server, app):
     app.config["MAIL_PORT"] = closed_port()
     moment = DUE - timedelta(days=7)

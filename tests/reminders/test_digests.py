@@ -286,7 +286,7 @@ def test_the_same_queries_for_a_small_and_a_larger_cohort(team, make):
 
 def test_once_the_weeks_digests_are_written_a_pass_reads_no_progress(team):
     """The scheduler looks every minute: after Monday's supervisors' digests the digest rule reads no
-    student's submissions or meetings again that week."""
+    student's allocation, submissions or meetings again that week."""
     run_at(MONDAY)
     log = StatementLog(db.engine)
     try:
@@ -297,6 +297,7 @@ def test_once_the_weeks_digests_are_written_a_pass_reads_no_progress(team):
     db.session.rollback()
     read = " ".join(seen).lower()
     assert seen and not any(f"from {table}" in read for table in ("submissions", "meetings"))
+    assert "allocations.student_id" not in read  # who supervises, not every allocation with its student
 
 
 # --- coordinators -------------------------------------------------------------------------------------

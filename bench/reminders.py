@@ -12,8 +12,8 @@ lives through this year's cohort's spring with the clock helper:
   before each moment below, as a scheduler running every minute would have made them; their e-mails
   are marked sent without a mail server, and they are not measured;
 - *a cohort's reminder*: the moment the 7-day reminder before the cohort's first deadline (the project
-  plan) falls due for every student; then *the minute after*, when those who hold a reminder and had
-  no digest yet this week are sent one;
+  plan) falls due for every student; then *the minute after* (the reminders held for a digest wait
+  for Monday's: nothing is due);
 - *quiet minutes* after that, where nothing new is due: what the scheduler pays every minute, the
   day's and the week's digests being written already; also as the whole pass (``send_reminders``: the
   delivery's look for queued rows and its SMTP connection included);
@@ -347,7 +347,7 @@ def run(students: int, repeats: int, bursts: int, database_url: str | None) -> t
             queue_again(app, top[0])
             scenarios.append(delivery(app, log, f"delivering the {days}-day reminders", reminder, top[0], bursts))
             after = reminder + timedelta(minutes=1)
-            scenarios.append(burst(app, log, "the minute after: digests of what was just held", "minute after",
+            scenarios.append(burst(app, log, "the minute after the reminder", "minute after",
                                    after, bursts))
             mark_sent(app, after)
             scenarios.append(quiet(app, log, "quiet minute, a weekday afternoon", "quiet afternoon", after,

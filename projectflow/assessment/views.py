@@ -199,6 +199,12 @@ def _reassign_form(sheet: MarkSheet, form=None) -> ReassignForm:
 def reassign(sheet_id: int):
     sheet = get_or_404(MarkSheet, sheet_id)
     require(sheet.component.cohort.can_manage(current_user), "Only the cohort's coordinators reassign mark sheets.")
+    once.lock(sheet)  # a repeat of this form waits for the first, then reads what it did
+    if sheet.replaced_at is not None:
+        # The same form sent again once it was done: say so, before asking whether this coordinator may
+        # see the sheet (they may have just given the marking to themselves).
+        flash("This sheet was reassigned already: nothing changed.", "info")
+        return redirect(url_for(".overview", cohort_id=sheet.component.cohort_id))
     require(services.can_view(sheet, current_user), "You mark this student too: another coordinator reassigns it.")
     form = _reassign_form(sheet)
     if not form.validate():

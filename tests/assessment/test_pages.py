@@ -12,6 +12,7 @@ from projectflow.assessment import services
 from projectflow.assessment.models import DRAFT, FIRST, SECOND, SUBMITTED, MarkSheet
 from projectflow.extensions import db
 from tests.forms import get_form
+from tests.html import flashes
 
 
 @pytest.fixture
@@ -198,6 +199,11 @@ def test_the_coordinator_reassigns_an_overdue_sheet_and_the_new_marker_starts_cl
     assert form.submit(client).status_code == 302
     db.session.refresh(sheet)
     assert sheet.replaced_at is not None
+    # The same form sent again (a second click): told it is done, nothing changed.
+    again = form.submit(client)
+    assert again.status_code == 302
+    assert flashes(client.get(again.location).get_data(as_text=True))[-1] == (
+        "This sheet was reassigned already: nothing changed.")
     fresh = db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == sheet.student_id,
                                                        MarkSheet.role == SECOND, MarkSheet.replaced_at.is_(None))).one()
     assert fresh.marker_id == new_marker.id and fresh.state == "not_started" and not fresh.marks

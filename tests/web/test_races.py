@@ -680,9 +680,13 @@ CASES: dict[str, Case] = {
     "/marking/sheets/<int:sheet_id>/reassign": Case(
         as_("coordinator"), lambda w: f"/marking/sheets/{w.sheet.id}",
         action=lambda w: f"/marking/sheets/{w.sheet.id}/reassign",
-        fill=sets(marker=lambda w: next(s.user_id for s in w.cohort.staff if s.user_id not in {
-            m.marker_id for m in db.session.scalars(select(MarkSheet).where(MarkSheet.student_id == w.sheet.student_id))}),
-            reason="Away on leave.")),
+        # The coordinator gives the marking to themselves when they may (the repeats then find them a
+        # marker of the student): the hardest case for a repeat's answer.
+        fill=sets(marker=lambda w: next(s.user_id for s in sorted(w.cohort.staff, key=lambda s: (not s.is_coordinator,
+                                                                                                s.user_id))
+                                        if s.user_id not in {m.marker_id for m in db.session.scalars(select(MarkSheet).where(
+                                            MarkSheet.student_id == w.sheet.student_id))}),
+                  reason="Away on leave.")),
     "/marking/agreements/<int:agreement_id>/messages": Case(
         lambda w: w.sheet.marker, lambda w: f"/marking/agreements/{w.disagreement.id}",
         action=lambda w: f"/marking/agreements/{w.disagreement.id}/messages", fill=sets(body="Shall we meet?")),

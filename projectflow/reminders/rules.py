@@ -49,7 +49,7 @@ class Due:
     message: str  # the in-app notification and the e-mail's first paragraph
     link: str  # the page it is about, on this site
     cohort: Cohort | None = None
-    template: str = "reminder"  # templates/email/<template>.txt (and .html)
+    template: str = "notification"  # templates/email/<template>.txt (and .html)
     context: dict = field(default_factory=dict)  # more for the template
     until: datetime | None = None  # the deadline it is about: no use in a digest coming later
     state: str | None = None  # the outbox state, when the rule decides it (a digest) rather than a channel

@@ -82,7 +82,7 @@ def met(cohort, student, supervisor, on: date):
 
 def hold(person, subject: str, said: str, link: str) -> int:
     """A message the person chose to take in their digest, as ``rules.remind`` leaves it."""
-    message = mail.build(person.email, subject, "reminder", person=person, message=said, link=link,
+    message = mail.build(person.email, subject, "notification", person=person, message=said, link=link,
                          kind=KINDS["notice"])
     row_id = outbox.put(message, key=f"notice:test:u{person.id}:{subject}", kind="notice", user_id=person.id,
                         state=outbox.HELD)
@@ -217,7 +217,7 @@ def test_a_scheduler_whose_digest_lost_its_key_marks_nothing(team, smtp_server):
     since then is not in that digest, so this pass must leave it held, for next week's."""
     lee = team.lee
     with clock.frozen(MONDAY):
-        other = mail.build(lee.email, "projectflow: your students, week 9 of 2027", "reminder", person=lee,
+        other = mail.build(lee.email, "projectflow: your students, week 9 of 2027", "notification", person=lee,
                            message="written by the other scheduler", link="", kind=KINDS["supervisor_digest"])
         outbox.put(other, key=f"supervisor-digest:u{lee.id}:2027-W09", kind="supervisor_digest", user_id=lee.id)
         db.session.commit()

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from projectflow import create_app
 from projectflow.config import normalise_database_url
-from projectflow.extensions import db
+from projectflow.extensions import db, limiter
 from tests.factories import Factories
 from tests.pg_cluster import ThrowawayCluster, find_bin_dir
 
@@ -122,18 +122,45 @@ def _fresh_g(_app, **_extra) -> None:
     g.__dict__.clear()
 
 
-@pytest.fixture
-def app(request, database_url, _schema, tmp_path):
-    """The app on a clean database. ``@pytest.mark.csrf`` keeps CSRF protection on."""
-    config = test_config(database_url, tmp_path / "instance")
-    if request.node.get_closest_marker("csrf"):
-        config["WTF_CSRF_ENABLED"] = True
-    app = create_app(config)
+@pytest.fixture(scope="session")
+def _shared_app(database_url, _schema, tmp_path_factory):
+    """One app per worker, as production serves every request from one: building an app (routes,
+    templates) and warming its engine's statement cache for each test would cost more than most tests.
+    Each test gets it back as it was built (``app`` restores its configuration)."""
+    app = create_app(test_config(database_url, tmp_path_factory.mktemp("instance")))
     request_started.connect(_fresh_g, app)
+    yield app, dict(app.config)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(request, database_url, _schema, _shared_app, tmp_path):
+    """The app on a clean database, its configuration as built and its files in the test's own folder.
+    ``@pytest.mark.csrf`` keeps CSRF protection on; ``@pytest.mark.own_app`` builds an app for the test
+    alone (one that adds routes of its own: a shared app takes none once it has served a request)."""
+    instance = tmp_path / "instance"
+    if request.node.get_closest_marker("own_app"):
+        app = create_app(test_config(database_url, instance))
+        request_started.connect(_fresh_g, app)
+    else:
+        app, built = _shared_app
+        app.config.clear()
+        app.config.update(built, INSTANCE_PATH=str(instance))
+        app.instance_path = str(instance)
+        instance.mkdir(parents=True, exist_ok=True)
+        # The sign-in limits count per address; another test's attempts must not count against this one,
+        # and an app built by a test with limits off must not leave them off.
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
+        limiter.reset()
+    if request.node.get_closest_marker("csrf"):
+        app.config["WTF_CSRF_ENABLED"] = True
     with app.app_context():
         yield app
         _empty_all_tables()
-        db.engine.dispose()
+    if request.node.get_closest_marker("own_app"):
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

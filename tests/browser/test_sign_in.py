@@ -242,6 +242,7 @@ def test_the_sign_in_page_reports_a_wrong_password_without_browser_errors(page, 
     browser_problems.assert_clean(allow=(r"status of 401",))
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_the_watch_on_the_browser_catches_csp_violations_and_script_errors(app, page, live_server,
                                                                           browser_problems):
     """A check of the check: a page breaking the site's Content-Security-Policy is noticed."""

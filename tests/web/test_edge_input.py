@@ -168,6 +168,7 @@ def failing_route(app):
     return "/test-only/failing-query"
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_after_a_database_error_the_error_page_is_the_sites_own(people, failing_route):
     client = people.login(people.student)
     assert client.get("/student").status_code == 200
@@ -177,6 +178,7 @@ def test_after_a_database_error_the_error_page_is_the_sites_own(people, failing_
     assert has_layout(page) and "Something went wrong" in page and people.student.name in page
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_when_the_database_cannot_be_read_at_all_the_error_page_still_says_what_happened(people, failing_route):
     client = people.login(people.student)
     engine = db.engine

@@ -772,6 +772,7 @@ def test_every_state_changing_route_has_an_entry(app):
     assert not stale, f"CASES names routes the app no longer has: {stale}"
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_a_unique_violation_anywhere_answers_409_in_the_layout_and_the_next_request_works(app, make, login):
     """The global handler: whatever route trips a constraint, the person reads a sentence in the site's
     layout (whose navigation reads the database, so the failed transaction must be rolled back first)."""

@@ -255,6 +255,7 @@ def test_a_wrong_method_is_a_405_page_naming_the_allowed_ones(client):
     assert has_layout(response.get_data(as_text=True))
 
 
+@pytest.mark.own_app  # adds a route of its own
 def test_an_unexpected_error_is_a_500_page_of_the_site_and_is_logged(app, login, make, caplog):
     @app.get("/test-boom")
     def boom():

@@ -6,10 +6,14 @@ accessibility gate walks the same ``Frontier`` in a real browser."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
+import shutil
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
 from flask import request_started
@@ -19,7 +23,7 @@ from werkzeug.routing import RequestRedirect
 from projectflow import create_app, demo
 from projectflow.core import clock
 from projectflow.extensions import db
-from tests.conftest import _empty_all_tables, _fresh_g
+from tests.conftest import _empty_all_tables, _fresh_g, _is_postgres
 from tests.conftest import test_config as app_config  # (not named test_*: pytest would collect it)
 from tests.forms import Form, get_form, parse_forms
 
@@ -162,20 +166,59 @@ def home_of(client) -> str:
 
 
 def built_demo(database_url, tmp_path_factory, name: str, **settings):
-    """A generator for a module-scoped fixture: the demo, built as of NOW on its own app (with
-    ``settings``) and database; the clock stays at NOW while the module's tests run; the tables are
-    emptied afterwards."""
-    config = app_config(database_url, tmp_path_factory.mktemp(name))
+    """A generator for a module-scoped fixture: the demo as of NOW on its own app (with ``settings``);
+    the clock stays at NOW while the module's tests run. On SQLite each module gets its own copy of a
+    demo built once for the whole run (its database file and instance folder); on PostgreSQL the demo
+    is built in the run's database and the tables are emptied afterwards."""
+    instance = tmp_path_factory.mktemp(name)
+    own_copy = not _is_postgres(database_url)
+    if own_copy:
+        database_url = _copy_of_the_demo(tmp_path_factory, instance)
+    config = app_config(database_url, instance)
     config["MAIL_BACKEND"] = "file"  # saving forms tells people: the messages land in the instance folder
     config.update(settings)
     app = create_app(config)
     request_started.connect(_fresh_g, app)
     with app.app_context():
         with clock.frozen(NOW):
-            demo.load_demo(seed=2026)
-            db.session.commit()
+            if not own_copy:
+                _load_the_demo()
             logins = dict(demo.demo_logins())
             db.session.remove()
             yield DemoSite(app, logins)
-        _empty_all_tables()
+        if not own_copy:
+            _empty_all_tables()
         db.engine.dispose()
+
+
+def _load_the_demo() -> None:
+    demo.load_demo(seed=2026)
+    db.session.commit()
+
+
+def _copy_of_the_demo(tmp_path_factory, instance: Path) -> str:
+    """A copy, in ``instance``, of the SQLite demo built once for the run (by whichever pytest worker
+    asks first, the others waiting for it); the address of the copy's database."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the run's workers
+    template = root / "demo-template"
+    with open(root / "demo-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (template / "built").exists():
+            shutil.rmtree(template, ignore_errors=True)
+            template.mkdir()
+            url = f"sqlite:///{template / 'demo.db'}"
+            config = app_config(url, template / "instance")
+            config["MAIL_BACKEND"] = "file"
+            app = create_app(config)
+            with app.app_context():
+                db.create_all()
+                with clock.frozen(NOW):
+                    _load_the_demo()
+                db.session.remove()
+                db.engine.dispose()
+            (template / "built").touch()
+    shutil.copytree(template / "instance", instance, dirs_exist_ok=True)
+    shutil.copyfile(template / "demo.db", instance / "demo.db")
+    return f"sqlite:///{instance / 'demo.db'}"

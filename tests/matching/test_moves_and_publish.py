@@ -92,7 +92,8 @@ def test_publishing_tells_everyone_closes_preferences_and_is_audited(round_, smt
     assert run.state == PUBLISHED and run.published_by_id == round_.coordinator.id
     assert round_.cohort.allocation_published_at is not None
     assert not round_.cohort.preferences_open(clock.now())
-    told = {n.user_id: n.message for n in db.session.scalars(select(Notification))}
+    # Each person's latest notice (in the order written: rows come back in no set order otherwise).
+    told = {n.user_id: n.message for n in db.session.scalars(select(Notification).order_by(Notification.id))}
     for s in round_.students:
         mine = services.allocation_of(round_.cohort, s)
         if mine:

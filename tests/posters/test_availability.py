@@ -129,8 +129,8 @@ def test_the_coordinator_accepts_or_refuses_and_the_student_is_told_in_the_app(a
                                     by=c.coordinator)
     db.session.commit()
     assert rows_of(ann)[morning.id].state == ACCEPTED and rows_of(ben)[morning.id].state == REFUSED
-    told = {n.user_id: n.message for n in db.session.scalars(select(Notification).where(
-        Notification.user_id.in_([ann.id, ben.id])))}
+    told = {n.user_id: n.message for n in db.session.scalars(select(Notification).where(  # each one's latest
+        Notification.user_id.in_([ann.id, ben.id])).order_by(Notification.id))}
     assert "was accepted" in told[ann.id] and "Note: Fine." in told[ann.id]
     assert "was refused" in told[ben.id] and "Come after the ceremony." in told[ben.id]
     assert {a for a in db.session.scalars(select(AuditEvent.action))} >= {"posters.declaration_accepted",

@@ -10,12 +10,14 @@ throwaway cluster started from the installed binaries, else they are skipped.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from contextlib import contextmanager
 
 import pytest
 from flask import g, request_started
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.engine import Engine
 
 from projectflow import create_app
 from projectflow.config import normalise_database_url
@@ -34,12 +36,25 @@ def fresh_postgres_database(server_url: str, prefix: str = "projectflow_test"):
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # A test database need not survive a power cut: commits return without waiting for the disk
+        # (every connection to it, the tests' subprocesses' too). What a commit makes visible is the same.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit TO off'))
     try:
         yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_commits_without_waiting_for_the_disk(dbapi_connection, _record) -> None:
+    # The same for the tests' SQLite files: a crashed test process still leaves them whole (the journal
+    # is kept); only a power cut could lose the last commits, which no test is about.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=OFF")
+        cursor.close()
 
 
 def _is_postgres(url: str) -> bool:

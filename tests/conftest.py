@@ -47,6 +47,22 @@ def fresh_postgres_database(server_url: str, prefix: str = "projectflow_test"):
         admin.dispose()
 
 
+# The modules that take minutes start first: the other worker shares out the rest meanwhile, instead of
+# the run ending with one worker alone on a long module. (xdist hands out whole modules in this order.)
+LONGEST_FIRST = (
+    "tests/web/test_hostile_input.py",
+    "tests/web/test_query_counts.py",
+    "tests/browser/test_accessibility.py",  # (builds the demo the forms sweep below then copies)
+    "tests/web/test_access_matrix.py",
+    "tests/web/test_forms_sweep.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {module: i for i, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: else as collected
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_commits_without_waiting_for_the_disk(dbapi_connection, _record) -> None:
     # The same for the tests' SQLite files: a crashed test process still leaves them whole (the journal

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ..cohorts.models import Cohort, CohortStaff
 from ..core import sheets
@@ -137,7 +138,7 @@ def _moderators_form(cohort: Cohort, formdata=None) -> ModeratorsForm:
     staff = db.session.execute(select(CohortStaff, User.name).join(User, User.id == CohortStaff.user_id).where(
         CohortStaff.cohort_id == cohort.id, CohortStaff.is_coordinator.is_(False)).order_by(User.name)).all()
     form = ModeratorsForm(formdata=formdata) if formdata is not None else ModeratorsForm(formdata=None)
-    form.moderators.choices = [(s.user_id, name) for s, name in staff]
+    form.moderators.choices = [SelectChoice(s.user_id, name) for s, name in staff]
     if formdata is None:
         form.moderators.data = [s.user_id for s, _ in staff if s.is_moderator]
     return form

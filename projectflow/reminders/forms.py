@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import RadioField
+from wtforms import RadioField, SelectChoice
 from wtforms.validators import ValidationError
 
 from ..core.forms import FlaskForm
@@ -45,7 +45,7 @@ def preferences_form(kinds: list[Kind], current: dict[str, str], **kwargs) -> Fl
 
     for kind in kinds:
         setattr(PreferencesForm, kind.key, RadioField(
-            kind.label, choices=[(c, CHANNEL_LABELS[c]) for c in kind.channels], default=current[kind.key],
+            kind.label, choices=[SelectChoice(c, CHANNEL_LABELS[c]) for c in kind.channels], default=current[kind.key],
             validate_choice=False, validators=[_allowed(kind)],
             description=("About a deadline: it always reaches your inbox, on its own or in your digest (on its "
                          "own when the digest would come too late), so it cannot be in the app only."

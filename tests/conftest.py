@@ -171,7 +171,8 @@ def app(request, database_url, _schema, _shared_app, tmp_path):
     ``@pytest.mark.csrf`` keeps CSRF protection on; ``@pytest.mark.own_app`` builds an app for the test
     alone (one that adds routes of its own: a shared app takes none once it has served a request)."""
     instance = tmp_path / "instance"
-    if request.node.get_closest_marker("own_app"):
+    own_app = request.node.get_closest_marker("own_app") is not None
+    if own_app:
         app = create_app(test_config(database_url, instance))
         request_started.connect(_fresh_g, app)
     else:
@@ -189,8 +190,7 @@ def app(request, database_url, _schema, _shared_app, tmp_path):
     with app.app_context():
         yield app
         _empty_all_tables()
-    if request.node.get_closest_marker("own_app"):
-        with app.app_context():
+        if own_app:
             db.engine.dispose()
 
 

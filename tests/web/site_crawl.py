@@ -174,10 +174,7 @@ def built_demo(database_url, tmp_path_factory, name: str, **settings):
     own_copy = not _is_postgres(database_url)
     if own_copy:
         database_url = _copy_of_the_demo(tmp_path_factory, instance)
-    config = app_config(database_url, instance)
-    config["MAIL_BACKEND"] = "file"  # saving forms tells people: the messages land in the instance folder
-    config.update(settings)
-    app = create_app(config)
+    app = _demo_app(database_url, instance, **settings)
     request_started.connect(_fresh_g, app)
     with app.app_context():
         with clock.frozen(NOW):
@@ -189,6 +186,12 @@ def built_demo(database_url, tmp_path_factory, name: str, **settings):
         if not own_copy:
             _empty_all_tables()
         db.engine.dispose()
+
+
+def _demo_app(database_url: str, instance: Path, **settings):
+    config = app_config(database_url, instance)
+    config["MAIL_BACKEND"] = "file"  # saving forms tells people: the messages land in the instance folder
+    return create_app({**config, **settings})
 
 
 def _load_the_demo() -> None:
@@ -208,10 +211,7 @@ def _copy_of_the_demo(tmp_path_factory, instance: Path) -> str:
         if not (template / "built").exists():
             shutil.rmtree(template, ignore_errors=True)
             template.mkdir()
-            url = f"sqlite:///{template / 'demo.db'}"
-            config = app_config(url, template / "instance")
-            config["MAIL_BACKEND"] = "file"
-            app = create_app(config)
+            app = _demo_app(f"sqlite:///{template / 'demo.db'}", template / "instance")
             with app.app_context():
                 db.create_all()
                 with clock.frozen(NOW):
